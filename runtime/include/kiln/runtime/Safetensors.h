@@ -1,0 +1,39 @@
+// Reading and writing safetensors files, the checkpoint format PyTorch and Hugging Face share.
+//
+//   kiln::writeSafetensors("lenet.safetensors", {{"conv1.weight", w}},
+//                          {{"epoch", "2"}});
+//   for (auto &[name, tensor] : kiln::readSafetensors("lenet.safetensors"))
+//     ...
+//
+// Layout: 8-byte little-endian header length, a JSON header mapping each name
+// to {"dtype", "shape", "data_offsets": [begin, end]} (offsets relative to the
+// end of the header), an optional "__metadata__" string map, then the data.
+#pragma once
+
+#include "kiln/runtime/Tensor.h"
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace kiln {
+
+/// Reads every tensor (F32, F64 or I64), in the order of their data in the
+/// file. Throws kiln::Error, naming the file and the tensor, for a truncated
+/// file, a header over 100 MB, unknown dtypes, or offsets that are out of
+/// range, overlapping, gapped or disagree with the shape.
+std::vector<std::pair<std::string, Tensor>>
+readSafetensors(const std::string &path);
+
+/// The "__metadata__" map of a safetensors file (empty when absent).
+std::map<std::string, std::string>
+readSafetensorsMetadata(const std::string &path);
+
+/// Writes `tensors` in the given order, atomically (see writeFileAtomically).
+/// Names must be unique and non-empty, and "__metadata__" is reserved.
+void writeSafetensors(const std::string &path,
+                      const std::vector<std::pair<std::string, Tensor>> &tensors,
+                      const std::map<std::string, std::string> &metadata = {});
+
+} // namespace kiln

@@ -1,0 +1,58 @@
+// BatchLoader: copies (optionally shuffled) mini-batches into preallocated tensors.
+//
+//   kiln::BatchLoader loader(train, /*batchSize=*/4, /*shuffle=*/true,
+//                            /*seed=*/0, /*dropLast=*/false);
+//   kiln::Tensor images = kiln::Tensor::empty({4, 1, 32, 32});
+//   kiln::Tensor labels = kiln::Tensor::empty({4}, kiln::DType::I64);
+//   int64_t count;
+//   for (int epoch = 0; epoch < 2; ++epoch) {
+//     loader.startEpoch();
+//     while (loader.next(images, labels, count))
+//       ...;  // the first `count` rows are real samples
+//   }
+#pragma once
+
+#include "kiln/runtime/Random.h"
+#include "kiln/runtime/data/Dataset.h"
+
+#include <vector>
+
+namespace kiln {
+
+class BatchLoader {
+public:
+  /// Keeps its own handles to the data set's tensors, so `dataset` may go
+  /// away. Throws kiln::Error for batchSize <= 0 or an inconsistent data set.
+  BatchLoader(const Dataset &dataset, int64_t batchSize, bool shuffle,
+              uint64_t seed, bool dropLast);
+
+  int64_t batchesPerEpoch() const;
+  int64_t batchSize() const { return batchSize_; }
+
+  /// Rewinds to the first batch; with shuffling on, draws a new order from
+  /// the seeded generator, so epoch k's order depends only on seed and k.
+  /// next() starts the first epoch itself if this was never called.
+  void startEpoch();
+
+  /// Copies the next batch into `images` ([B, ...] like one data set image
+  /// per row) and `labels` ([B] int64), both preallocated and contiguous, so
+  /// no memory is allocated per batch. Sets `count` to the number of real
+  /// samples; rows past `count` in a short final batch are zero-filled.
+  /// Returns false, touching nothing, when the epoch is over.
+  bool next(Tensor &images, Tensor &labels, int64_t &count);
+
+private:
+  void checkBatchTensors(const Tensor &images, const Tensor &labels) const;
+
+  Tensor images_;
+  Tensor labels_;
+  int64_t batchSize_;
+  bool shuffle_;
+  bool dropLast_;
+  Generator generator_;
+  std::vector<int64_t> order_;
+  size_t cursor_ = 0;
+  bool started_ = false;
+};
+
+} // namespace kiln
