@@ -1,0 +1,88 @@
+// The kiln compiler passes. One pass = one def here + one .cpp + one lit test.
+#ifndef KILN_COMPILER_PASSES_TD
+#define KILN_COMPILER_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def KilnAutodiff : Pass<"kiln-autodiff", "mlir::ModuleOp"> {
+  let summary = "Reverse-mode differentiation of loss functions";
+  let description = [{
+    For every function marked `kiln.differentiate` that returns a scalar loss,
+    adds `<name>_grad` returning the loss followed by the gradient of every
+    argument that carries a `kiln.param` name. The pass is generic: it walks
+    the ops backwards and asks each one, through `GradientOpInterface`, for
+    the gradient of its operands; gradients reaching a value from several
+    users are summed. An op without a gradient rule on the path from a
+    parameter to the loss is an error naming the op.
+
+    Before:
+    ```mlir
+    func.func @loss(%w: tensor<3xf32> {kiln.param = "w"}, %x: tensor<3xf32>)
+        -> tensor<f32> attributes {kiln.differentiate} {
+      %y = kiln.mul %w, %x : tensor<3xf32>
+      %s = kiln.sum %y {axes = array<i64: 0>} : tensor<3xf32> -> tensor<f32>
+      return %s : tensor<f32>
+    }
+    ```
+    After, `@loss_grad(%w, %x) -> (tensor<f32>, tensor<3xf32>)` returns `%s`
+    and `kiln.mul (broadcast of the seed 1.0), %x`.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def KilnOptimizerStep : Pass<"kiln-optimizer-step", "mlir::ModuleOp"> {
+  let summary = "Builds train_step: the gradient function plus the optimizer update";
+  let description = [{
+    From the `<name>_grad` function made by `kiln-autodiff`, builds
+    `@train_step(params..., momentum buffers..., step, inputs...)` returning
+    `(loss, new params..., new momentum buffers...)`. Each updated result
+    carries `kiln.updates = <argument index>`, so lowering writes it over the
+    argument's buffer: the step updates parameters and optimizer state in
+    place. The hyper-parameters are pass options and become op attributes.
+  }];
+  let options = [
+    Option<"optimizer", "optimizer", "std::string", "\"sgd\"",
+           "Optimizer to apply (sgd)">,
+    Option<"lr", "lr", "double", "0.001", "Learning rate">,
+    Option<"momentum", "momentum", "double", "0.0", "Momentum factor">,
+    Option<"dampening", "dampening", "double", "0.0", "Dampening of momentum">,
+    Option<"weightDecay", "weight-decay", "double", "0.0", "L2 penalty">,
+    Option<"nesterov", "nesterov", "bool", "false", "Nesterov momentum">,
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def KilnLowerToLoops : Pass<"kiln-lower-to-loops", "mlir::ModuleOp"> {
+  let summary = "Lowers kiln ops on tensors to scf loops over memref buffers";
+  let description = [{
+    Every function's tensor arguments become memrefs; results become trailing
+    output memref arguments, except results marked `kiln.updates = i`, which
+    are written over argument `i`. Each kiln op becomes a loop nest writing a
+    fresh `memref.alloc` buffer (later placed in the arena by
+    `kiln-plan-memory`); reshapes become views. Loop orders are chosen so
+    that the innermost loop walks contiguous memory and vectorises: a
+    convolution, for example, broadcasts one weight over an output row.
+    Programs are straight-line, so this is a single walk rather than a
+    dialect conversion.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def KilnPlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
+  let summary = "Places every buffer of a function in one arena by liveness";
+  let description = [{
+    Replaces each `memref.alloc` with a `memref.view` into one `memref<Nxi8>`
+    arena appended as the last argument. A buffer lives from its allocation
+    to the last use of it or of a view of it; buffers whose lives do not
+    overlap share bytes (first fit, 64-byte aligned). The arena size is
+    recorded as `kiln.arena_bytes` so the runtime allocates it once and a
+    step allocates nothing.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
+#endif // KILN_COMPILER_PASSES_TD

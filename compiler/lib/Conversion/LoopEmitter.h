@@ -1,0 +1,101 @@
+// The state and helpers that the per-op-family loop lowerings share.
+#ifndef KILN_CONVERSION_LOOPEMITTER_H
+#define KILN_CONVERSION_LOOPEMITTER_H
+
+#include "kiln/Dialect/KilnDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+
+#include <functional>
+
+namespace kiln {
+
+/// Maps each tensor value of the function being lowered to its buffer and
+/// builds the loops, loads and stores that the lowerings are made of.
+class LoopEmitter {
+public:
+  using Body = std::function<void(mlir::ValueRange ivs)>;
+  using ReduceBody =
+      std::function<mlir::SmallVector<mlir::Value>(mlir::ValueRange ivs,
+                                                   mlir::ValueRange acc)>;
+
+  LoopEmitter(mlir::OpBuilder &builder, mlir::ModuleOp module)
+      : b(builder), module(module) {}
+
+  mlir::OpBuilder &b;
+  mlir::Location loc = mlir::UnknownLoc::get(b.getContext());
+
+  /// The buffer holding `tensor`, materialising splat constants on demand.
+  mlir::Value buffer(mlir::Value tensor);
+  /// The buffer `result` is written into: a preassigned one (an output or
+  /// an updated argument) or a fresh allocation.
+  mlir::Value resultBuffer(mlir::Value result);
+  void setBuffer(mlir::Value tensor, mlir::Value memref) {
+    buffers[tensor] = memref;
+  }
+  void preassign(mlir::Value tensor, mlir::Value memref) {
+    preassigned[tensor] = memref;
+  }
+  bool hasPreassigned(mlir::Value tensor) const {
+    return preassigned.count(tensor);
+  }
+  /// The scalar every element of `tensor` equals, when it is a splat constant.
+  std::optional<double> splatValue(mlir::Value tensor) const;
+
+  /// A 1-D view of a contiguous buffer, for elementwise loops.
+  mlir::Value flat(mlir::Value memref);
+  mlir::Value index(int64_t value);
+  mlir::Value floatConst(mlir::Type type, double value);
+
+  /// A loop nest over [0, ubs[i]) for every i; the body gets the indices.
+  void loops(llvm::ArrayRef<int64_t> ubs, const Body &body);
+  /// Loops from dynamic bounds.
+  void loops(mlir::ValueRange lbs, mlir::ValueRange ubs, const Body &body);
+  /// A loop nest carrying accumulators; returns their final values.
+  mlir::SmallVector<mlir::Value> reduce(llvm::ArrayRef<int64_t> ubs,
+                                        mlir::ValueRange init,
+                                        const ReduceBody &body);
+  /// Sets every element of `memref` to `value`.
+  void fill(mlir::Value memref, double value);
+
+  mlir::Value load(mlir::Value memref, mlir::ValueRange indices);
+  void store(mlir::Value value, mlir::Value memref, mlir::ValueRange indices);
+
+  // Float arithmetic with the fast-math flags that let LLVM vectorise
+  // reductions and fuse multiply-adds (results may differ by reassociation).
+  mlir::Value add(mlir::Value x, mlir::Value y);
+  mlir::Value sub(mlir::Value x, mlir::Value y);
+  mlir::Value mul(mlir::Value x, mlir::Value y);
+  mlir::Value div(mlir::Value x, mlir::Value y);
+  mlir::Value greater(mlir::Value x, mlir::Value y);
+  mlir::Value select(mlir::Value cond, mlir::Value x, mlir::Value y);
+  // Index arithmetic.
+  mlir::Value addi(mlir::Value x, mlir::Value y);
+  mlir::Value muli(mlir::Value x, int64_t factor);
+  mlir::Value affine(mlir::Value x, int64_t scale, mlir::Value y,
+                     int64_t offset); // x*scale + y + offset
+
+  mlir::ModuleOp module;
+
+private:
+  llvm::DenseMap<mlir::Value, mlir::Value> buffers;
+  llvm::DenseMap<mlir::Value, mlir::Value> preassigned;
+  unsigned globalCounter = 0;
+};
+
+mlir::LogicalResult lowerShapeOp(mlir::Operation *op, LoopEmitter &e);
+mlir::LogicalResult lowerElementwiseOp(mlir::Operation *op, LoopEmitter &e);
+mlir::LogicalResult lowerReductionOp(mlir::Operation *op, LoopEmitter &e);
+mlir::LogicalResult lowerConvOp(mlir::Operation *op, LoopEmitter &e);
+mlir::LogicalResult lowerPoolOp(mlir::Operation *op, LoopEmitter &e);
+mlir::LogicalResult lowerMatmulOp(mlir::Operation *op, LoopEmitter &e);
+mlir::LogicalResult lowerLossOp(mlir::Operation *op, LoopEmitter &e);
+mlir::LogicalResult lowerOptimizerOp(mlir::Operation *op, LoopEmitter &e);
+
+} // namespace kiln
+
+#endif // KILN_CONVERSION_LOOPEMITTER_H

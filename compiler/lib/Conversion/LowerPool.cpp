@@ -1,0 +1,53 @@
+// Loop lowering of max_pool2d and its gradient; the first maximum of a
+// window wins, as in PyTorch.
+#include "LoopEmitter.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace kiln;
+
+LogicalResult kiln::lowerPoolOp(Operation *op, LoopEmitter &e) {
+  Value inputTensor = op->getOperand(isa<MaxPool2dBackwardOp>(op) ? 1 : 0);
+  auto inShape = cast<ShapedType>(inputTensor.getType()).getShape();
+  int64_t kernel = cast<IntegerAttr>(op->getAttr("kernel")).getInt();
+  int64_t stride = cast<IntegerAttr>(op->getAttr("stride")).getInt();
+  int64_t oh = convOutputSize(inShape[2], kernel, stride, 0);
+  int64_t ow = convOutputSize(inShape[3], kernel, stride, 0);
+  Type element = cast<ShapedType>(inputTensor.getType()).getElementType();
+  Value x = e.buffer(inputTensor);
+  Value lowest =
+      e.floatConst(element, -std::numeric_limits<double>::infinity());
+
+  // The value and position of the first maximum of window (n, c, i, j).
+  auto windowMax = [&](ValueRange at) {
+    Value row0 = e.muli(at[2], stride), col0 = e.muli(at[3], stride);
+    return e.reduce({kernel, kernel}, {lowest, row0, col0},
+                    [&](ValueRange k, ValueRange acc) {
+                      Value r = e.addi(row0, k[0]), c = e.addi(col0, k[1]);
+                      Value v = e.load(x, {at[0], at[1], r, c});
+                      Value better = e.greater(v, acc[0]);
+                      return SmallVector<Value>{e.select(better, v, acc[0]),
+                                                e.select(better, r, acc[1]),
+                                                e.select(better, c, acc[2])};
+                    });
+  };
+
+  if (auto pool = dyn_cast<MaxPool2dOp>(op)) {
+    Value y = e.resultBuffer(pool.getResult());
+    e.loops({inShape[0], inShape[1], oh, ow}, [&](ValueRange at) {
+      e.store(windowMax(at)[0], y, at);
+    });
+    return success();
+  }
+  auto back = cast<MaxPool2dBackwardOp>(op);
+  Value dy = e.buffer(back.getGrad());
+  Value dx = e.resultBuffer(back.getResult());
+  e.fill(dx, 0.0);
+  e.loops({inShape[0], inShape[1], oh, ow}, [&](ValueRange at) {
+    SmallVector<Value> best = windowMax(at);
+    SmallVector<Value> target = {at[0], at[1], best[1], best[2]};
+    e.store(e.add(e.load(dx, target), e.load(dy, at)), dx, target);
+  });
+  return success();
+}

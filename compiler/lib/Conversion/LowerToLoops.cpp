@@ -1,0 +1,146 @@
+// kiln-lower-to-loops: turns each function's kiln ops on tensors into loop
+// nests over memref buffers, with results written to output arguments.
+#include "LoopEmitter.h"
+#include "kiln/Compiler/Passes.h"
+
+namespace kiln {
+#define GEN_PASS_DEF_KILNLOWERTOLOOPS
+#include "kiln/Compiler/Passes.h.inc"
+} // namespace kiln
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+
+MemRefType memrefTypeOf(Type tensorType) {
+  auto type = cast<RankedTensorType>(tensorType);
+  return MemRefType::get(type.getShape(), type.getElementType());
+}
+
+LogicalResult lowerOp(Operation *op, LoopEmitter &e) {
+  if (isa<ConstantOp>(op))
+    return success(); // Materialised where first needed as a buffer.
+  if (isa<ReshapeOp, TransposeOp, BroadcastOp>(op))
+    return lowerShapeOp(op, e);
+  if (isa<AddOp, SubOp, MulOp, DivOp, PowOp, NegOp, ExpOp, LogOp, ReluOp,
+          ReluBackwardOp>(op))
+    return lowerElementwiseOp(op, e);
+  if (isa<SumOp, MeanOp, MaxOp, MaxBackwardOp>(op))
+    return lowerReductionOp(op, e);
+  if (isa<Conv2dOp, Conv2dBackwardInputOp, Conv2dBackwardFilterOp>(op))
+    return lowerConvOp(op, e);
+  if (isa<MaxPool2dOp, MaxPool2dBackwardOp>(op))
+    return lowerPoolOp(op, e);
+  if (isa<MatmulOp>(op))
+    return lowerMatmulOp(op, e);
+  if (isa<SoftmaxCrossEntropyOp, SoftmaxCrossEntropyBackwardOp, MseLossOp>(op))
+    return lowerLossOp(op, e);
+  if (isa<SgdUpdateOp>(op))
+    return lowerOptimizerOp(op, e);
+  return op->emitOpError("cannot be lowered to loops");
+}
+
+// An update written over argument `arg` is safe only when every other use of
+// the argument comes before the op that writes it.
+LogicalResult checkInPlace(BlockArgument arg, Value update) {
+  Operation *writer = update.getDefiningOp();
+  if (!writer)
+    return success();
+  for (Operation *user : arg.getUsers()) {
+    if (user != writer && writer->isBeforeInBlock(user))
+      return writer->emitOpError()
+             << "overwrites argument #" << arg.getArgNumber()
+             << " in place, but a later op still reads it";
+  }
+  return success();
+}
+
+LogicalResult lowerFunction(func::FuncOp fn, ModuleOp module) {
+  if (!fn.getBody().hasOneBlock())
+    return fn.emitError("kiln-lower-to-loops needs single-block functions");
+  auto ret = cast<func::ReturnOp>(fn.front().getTerminator());
+  unsigned numInputs = fn.getNumArguments();
+  SmallVector<Type> argTypes;
+  for (Type type : fn.getArgumentTypes())
+    argTypes.push_back(memrefTypeOf(type));
+  SmallVector<int64_t> updates(fn.getNumResults(), -1);
+  for (unsigned r = 0; r < fn.getNumResults(); ++r) {
+    if (auto attr = fn.getResultAttrOfType<IntegerAttr>(r, kUpdatesAttr)) {
+      updates[r] = attr.getInt();
+      continue;
+    }
+    argTypes.push_back(memrefTypeOf(fn.getResultTypes()[r]));
+  }
+
+  OpBuilder b(fn);
+  std::string name = fn.getName().str();
+  fn.setName(name + ".tensor");
+  auto lowered = b.create<func::FuncOp>(fn.getLoc(), name,
+                                        b.getFunctionType(argTypes, {}));
+  for (unsigned i = 0; i < numInputs; ++i) {
+    if (DictionaryAttr attrs = fn.getArgAttrDict(i))
+      lowered.setArgAttrs(i, attrs);
+  }
+  lowered->setAttr("kiln.num_inputs", b.getI64IntegerAttr(numInputs));
+  Block *entry = lowered.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  LoopEmitter e(b, module);
+  for (unsigned i = 0; i < numInputs; ++i)
+    e.setBuffer(fn.getArgument(i), entry->getArgument(i));
+
+  // Decide where each result is written before lowering its producer.
+  SmallVector<Value> destinations;
+  unsigned nextOutput = numInputs;
+  for (auto [r, value] : llvm::enumerate(ret.getOperands())) {
+    Value destination;
+    if (updates[r] >= 0) {
+      destination = entry->getArgument(updates[r]);
+      if (failed(checkInPlace(fn.getArgument(updates[r]), value)))
+        return failure();
+    } else {
+      destination = entry->getArgument(nextOutput++);
+      lowered.setArgAttr(destination.cast<BlockArgument>().getArgNumber(),
+                         "kiln.output", b.getI64IntegerAttr(r));
+    }
+    destinations.push_back(destination);
+    Operation *producer = value.getDefiningOp();
+    if (producer && !isa<ConstantOp, ReshapeOp>(producer) &&
+        !e.hasPreassigned(value))
+      e.preassign(value, destination);
+  }
+
+  for (Operation &op : fn.front().without_terminator()) {
+    e.loc = op.getLoc();
+    if (failed(lowerOp(&op, e)))
+      return failure();
+  }
+  e.loc = ret.getLoc();
+  for (auto [value, destination] : llvm::zip(ret.getOperands(), destinations)) {
+    Value source = e.buffer(value);
+    if (source == destination)
+      continue;
+    Value from = e.flat(source), to = e.flat(destination);
+    int64_t n = cast<MemRefType>(to.getType()).getNumElements();
+    e.loops({n}, [&](ValueRange i) { e.store(e.load(from, i), to, i); });
+  }
+  b.create<func::ReturnOp>(ret.getLoc());
+  fn.erase();
+  return success();
+}
+
+struct KilnLowerToLoopsPass
+    : kiln::impl::KilnLowerToLoopsBase<KilnLowerToLoopsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
+    for (func::FuncOp fn : functions) {
+      if (fn.isExternal())
+        continue;
+      if (failed(lowerFunction(fn, module)))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace

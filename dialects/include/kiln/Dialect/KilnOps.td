@@ -1,0 +1,393 @@
+// Ops of the kiln dialect: the forward ops a model is traced into, the
+// backward ops their gradient rules build, losses and optimizer updates.
+#ifndef KILN_OPS_TD
+#define KILN_OPS_TD
+
+include "kiln/Dialect/KilnDialect.td"
+include "kiln/Dialect/KilnInterfaces.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+class Kiln_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Kiln_Dialect, mnemonic, !listconcat([Pure], traits)>;
+
+def Kiln_FloatTensor : RankedTensorOf<[F32, F64]>;
+def Kiln_LabelTensor : RankedTensorOf<[I64]>;
+def Kiln_ScalarTensor : 0DTensorOf<[F32, F64]>;
+
+def Kiln_Differentiable : DeclareOpInterfaceMethods<GradientOpInterface>;
+
+//===----------------------------------------------------------------------===//
+// Constants and shape ops
+//===----------------------------------------------------------------------===//
+
+def Kiln_ConstantOp : Kiln_Op<"constant", [ConstantLike,
+    AllTypesMatch<["value", "result"]>]> {
+  let summary = "A constant tensor";
+  let description = [{
+    ```mlir
+    %two = kiln.constant dense<2.0> : tensor<4x10xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$value attr-dict";
+  let hasFolder = 1;
+}
+
+def Kiln_ReshapeOp : Kiln_Op<"reshape", [Kiln_Differentiable]> {
+  let summary = "Same elements, new shape (row-major order kept)";
+  let description = [{
+    ```mlir
+    %flat = kiln.reshape %x : tensor<4x16x5x5xf32> -> tensor<4x400xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_TransposeOp : Kiln_Op<"transpose", [Kiln_Differentiable]> {
+  let summary = "Permutes the dimensions";
+  let description = [{
+    Result dimension `i` is input dimension `permutation[i]`.
+    ```mlir
+    %t = kiln.transpose %x {permutation = array<i64: 1, 0>}
+           : tensor<4x10xf32> -> tensor<10x4xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_BroadcastOp : Kiln_Op<"broadcast", [Kiln_Differentiable]> {
+  let summary = "Broadcasts to a larger shape by NumPy's rules";
+  let description = [{
+    Missing leading dimensions are added and size-1 dimensions are repeated.
+    ```mlir
+    %b = kiln.broadcast %bias : tensor<10xf32> -> tensor<4x10xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops
+//===----------------------------------------------------------------------===//
+
+class Kiln_BinaryOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Kiln_Differentiable, SameOperandsAndResultType]> {
+  let summary = "Elementwise " # what # " of two tensors of one shape";
+  let description = [{
+    Operands and result share one type; use `kiln.broadcast` first to combine
+    tensors of different shapes.
+    ```mlir
+    %z = kiln.}] # mnemonic # [{ %x, %y : tensor<4x10xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$lhs, Kiln_FloatTensor:$rhs);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def Kiln_AddOp : Kiln_BinaryOp<"add", "sum">;
+def Kiln_SubOp : Kiln_BinaryOp<"sub", "difference">;
+def Kiln_MulOp : Kiln_BinaryOp<"mul", "product">;
+def Kiln_DivOp : Kiln_BinaryOp<"div", "quotient">;
+def Kiln_PowOp : Kiln_BinaryOp<"pow", "power (lhs raised to rhs)">;
+
+class Kiln_UnaryOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Kiln_Differentiable, SameOperandsAndResultType]> {
+  let summary = "Elementwise " # what;
+  let description = [{
+    ```mlir
+    %y = kiln.}] # mnemonic # [{ %x : tensor<4x10xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def Kiln_NegOp : Kiln_UnaryOp<"neg", "negation">;
+def Kiln_ExpOp : Kiln_UnaryOp<"exp", "natural exponential">;
+def Kiln_LogOp : Kiln_UnaryOp<"log", "natural logarithm">;
+def Kiln_ReluOp : Kiln_UnaryOp<"relu", "max(x, 0)">;
+
+def Kiln_ReluBackwardOp : Kiln_Op<"relu_backward", [SameOperandsAndResultType]> {
+  let summary = "Gradient of relu: dy where x > 0, else 0";
+  let description = [{
+    ```mlir
+    %dx = kiln.relu_backward %dy, %x : tensor<4x6x28x28xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$input);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$grad `,` $input attr-dict `:` type($result)";
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+class Kiln_ReduceOp<string mnemonic, string what>
+    : Kiln_Op<mnemonic, [Kiln_Differentiable]> {
+  let summary = what # " over a set of axes";
+  let description = [{
+    Reduces the listed axes; with `keepdim` they stay as size-1 dimensions,
+    otherwise they are removed.
+    ```mlir
+    %s = kiln.}] # mnemonic # [{ %x {axes = array<i64: 0, 2, 3>}
+           : tensor<4x6x28x28xf32> -> tensor<6xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, DenseI64ArrayAttr:$axes,
+                       DefaultValuedAttr<BoolAttr, "false">:$keepdim);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_SumOp : Kiln_ReduceOp<"sum", "Sum">;
+def Kiln_MeanOp : Kiln_ReduceOp<"mean", "Mean">;
+def Kiln_MaxOp : Kiln_ReduceOp<"max", "Maximum">;
+
+def Kiln_MaxBackwardOp : Kiln_Op<"max_backward"> {
+  let summary = "Gradient of kiln.max: dy routed to the first maximum";
+  let description = [{
+    Like PyTorch's `max(dim)`, each reduced group's gradient goes to the first
+    element (in row-major order) equal to the maximum.
+    ```mlir
+    %dx = kiln.max_backward %dy, %x {axes = array<i64: 1>}
+            : tensor<4xf32>, tensor<4x10xf32> -> tensor<4x10xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$input,
+                       DenseI64ArrayAttr:$axes,
+                       DefaultValuedAttr<BoolAttr, "false">:$keepdim);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $grad `,` $input attr-dict `:` type($grad) `,` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Matrix product, convolution, pooling
+//===----------------------------------------------------------------------===//
+
+def Kiln_MatmulOp : Kiln_Op<"matmul", [Kiln_Differentiable]> {
+  let summary = "Matrix product of two 2-D tensors, either side transposed";
+  let description = [{
+    `result[m, n] = sum_k op(lhs)[m, k] * op(rhs)[k, n]`, where `op` transposes
+    when `transpose_lhs` / `transpose_rhs` is set. A linear layer is
+    `matmul(x, weight) {transpose_rhs}` with PyTorch's `[out, in]` weights.
+    ```mlir
+    %y = kiln.matmul %x, %w {transpose_rhs = true}
+           : tensor<4x400xf32>, tensor<120x400xf32> -> tensor<4x120xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$lhs, Kiln_FloatTensor:$rhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_lhs,
+                       DefaultValuedAttr<BoolAttr, "false">:$transpose_rhs);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_Conv2dOp : Kiln_Op<"conv2d", [Kiln_Differentiable]> {
+  let summary = "2-D convolution, NCHW input and [F, C, KH, KW] weights";
+  let description = [{
+    PyTorch's `Conv2d` with a square stride and zero padding on every side;
+    the bias (one value per output channel) is optional.
+    ```mlir
+    %y = kiln.conv2d %x, %w, %b {stride = 1, padding = 0}
+           : (tensor<4x1x32x32xf32>, tensor<6x1x5x5xf32>, tensor<6xf32>)
+             -> tensor<4x6x28x28xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Optional<Kiln_FloatTensor>:$bias,
+                       DefaultValuedAttr<I64Attr, "1">:$stride,
+                       DefaultValuedAttr<I64Attr, "0">:$padding);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_Conv2dBackwardInputOp : Kiln_Op<"conv2d_backward_input"> {
+  let summary = "Gradient of conv2d with respect to its input";
+  let description = [{
+    The result type is the convolution's input type.
+    ```mlir
+    %dx = kiln.conv2d_backward_input %dy, %w {stride = 1, padding = 0}
+            : tensor<4x6x28x28xf32>, tensor<6x1x5x5xf32> -> tensor<4x1x32x32xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$weight,
+                       DefaultValuedAttr<I64Attr, "1">:$stride,
+                       DefaultValuedAttr<I64Attr, "0">:$padding);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $grad `,` $weight attr-dict `:` type($grad) `,` type($weight) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_Conv2dBackwardFilterOp : Kiln_Op<"conv2d_backward_filter"> {
+  let summary = "Gradient of conv2d with respect to its weights";
+  let description = [{
+    The result type is the convolution's weight type.
+    ```mlir
+    %dw = kiln.conv2d_backward_filter %dy, %x {stride = 1, padding = 0}
+            : tensor<4x6x28x28xf32>, tensor<4x1x32x32xf32> -> tensor<6x1x5x5xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$input,
+                       DefaultValuedAttr<I64Attr, "1">:$stride,
+                       DefaultValuedAttr<I64Attr, "0">:$padding);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $grad `,` $input attr-dict `:` type($grad) `,` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_MaxPool2dOp : Kiln_Op<"max_pool2d", [Kiln_Differentiable]> {
+  let summary = "2-D max pooling over square windows, no padding";
+  let description = [{
+    ```mlir
+    %p = kiln.max_pool2d %y {kernel = 2, stride = 2}
+           : tensor<4x6x28x28xf32> -> tensor<4x6x14x14xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, I64Attr:$kernel,
+                       I64Attr:$stride);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def Kiln_MaxPool2dBackwardOp : Kiln_Op<"max_pool2d_backward"> {
+  let summary = "Gradient of max_pool2d: each window's gradient goes to its first maximum";
+  let description = [{
+    Overlapping windows accumulate. The result type is the pooling input's.
+    ```mlir
+    %dx = kiln.max_pool2d_backward %dp, %y {kernel = 2, stride = 2}
+            : tensor<4x6x14x14xf32>, tensor<4x6x28x28xf32> -> tensor<4x6x28x28xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$input,
+                       I64Attr:$kernel, I64Attr:$stride);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $grad `,` $input attr-dict `:` type($grad) `,` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+def Kiln_SoftmaxCrossEntropyOp : Kiln_Op<"softmax_cross_entropy",
+    [Kiln_Differentiable]> {
+  let summary = "Mean cross-entropy of softmax(logits) against integer labels";
+  let description = [{
+    PyTorch's `CrossEntropyLoss()` with mean reduction.
+    ```mlir
+    %loss = kiln.softmax_cross_entropy %logits, %labels
+              : tensor<4x10xf32>, tensor<4xi64> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$logits, Kiln_LabelTensor:$labels);
+  let results = (outs Kiln_ScalarTensor:$result);
+  let assemblyFormat = [{
+    $logits `,` $labels attr-dict `:` type($logits) `,` type($labels) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_SoftmaxCrossEntropyBackwardOp
+    : Kiln_Op<"softmax_cross_entropy_backward"> {
+  let summary = "Gradient of softmax_cross_entropy with respect to the logits";
+  let description = [{
+    `(softmax(logits) - onehot(labels)) * grad / N`.
+    ```mlir
+    %dl = kiln.softmax_cross_entropy_backward %g, %logits, %labels
+            : tensor<f32>, tensor<4x10xf32>, tensor<4xi64> -> tensor<4x10xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_ScalarTensor:$grad, Kiln_FloatTensor:$logits,
+                       Kiln_LabelTensor:$labels);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $grad `,` $logits `,` $labels attr-dict `:` type($grad) `,` type($logits) `,`
+    type($labels) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_MseLossOp : Kiln_Op<"mse_loss", [Kiln_Differentiable,
+    AllTypesMatch<["input", "target"]>]> {
+  let summary = "Mean squared error between two tensors of one shape";
+  let description = [{
+    ```mlir
+    %loss = kiln.mse_loss %out, %target : tensor<1x10xf32> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$target);
+  let results = (outs Kiln_ScalarTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $target attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Optimizer updates
+//===----------------------------------------------------------------------===//
+
+def Kiln_SgdUpdateOp : Kiln_Op<"sgd_update", [AllTypesMatch<["param", "grad",
+    "momentum_buffer", "new_param", "new_momentum_buffer"]>]> {
+  let summary = "One step of SGD with momentum, dampening, Nesterov and weight decay";
+  let description = [{
+    PyTorch's rule: `g = grad + weight_decay * param`; with momentum,
+    `buf = step == 0 ? g : momentum * buf + (1 - dampening) * g` and
+    `g = nesterov ? g + momentum * buf : buf`; then `param - lr * g`.
+    `step` counts the updates done so far. The results are the new parameter
+    and momentum buffer; lowering writes them over the operands' buffers.
+    ```mlir
+    %p2, %m2 = kiln.sgd_update %p, %g, %m, %step {lr = 1.0e-03 : f64,
+                 momentum = 9.0e-01 : f64}
+               : tensor<6xf32>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$param, Kiln_FloatTensor:$grad,
+                       Kiln_FloatTensor:$momentum_buffer,
+                       0DTensorOf<[I64]>:$step,
+                       F64Attr:$lr,
+                       DefaultValuedAttr<F64Attr, "0.0">:$momentum,
+                       DefaultValuedAttr<F64Attr, "0.0">:$dampening,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay,
+                       DefaultValuedAttr<BoolAttr, "false">:$nesterov);
+  let results = (outs Kiln_FloatTensor:$new_param,
+                      Kiln_FloatTensor:$new_momentum_buffer);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $momentum_buffer `,` $step attr-dict `:` type($param) `,` type($step)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // KILN_OPS_TD

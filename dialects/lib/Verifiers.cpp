@@ -1,0 +1,279 @@
+// Verifiers of the kiln ops: each failure names the offending shapes.
+#include "kiln/Dialect/KilnDialect.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallSet.h"
+
+using namespace mlir;
+using namespace kiln;
+
+namespace {
+RankedTensorType tensorType(Value value) {
+  return cast<RankedTensorType>(value.getType());
+}
+
+// Checks `axes` is a duplicate-free list of valid axes of a rank-`rank` tensor.
+LogicalResult verifyAxes(Operation *op, ArrayRef<int64_t> axes, int64_t rank) {
+  llvm::SmallSet<int64_t, 4> seen;
+  for (int64_t axis : axes) {
+    if (axis < 0 || axis >= rank)
+      return op->emitOpError() << "axis " << axis << " is out of range for a rank-"
+                               << rank << " input";
+    if (!seen.insert(axis).second)
+      return op->emitOpError() << "axis " << axis << " is listed twice";
+  }
+  return success();
+}
+} // namespace
+
+namespace kiln {
+SmallVector<int64_t> reducedShape(ArrayRef<int64_t> shape,
+                                  ArrayRef<int64_t> axes, bool keepdim) {
+  SmallVector<int64_t> result;
+  for (auto [axis, size] : llvm::enumerate(shape)) {
+    if (!llvm::is_contained(axes, static_cast<int64_t>(axis)))
+      result.push_back(size);
+    else if (keepdim)
+      result.push_back(1);
+  }
+  return result;
+}
+
+int64_t convOutputSize(int64_t in, int64_t kernel, int64_t stride,
+                       int64_t padding) {
+  return (in + 2 * padding - kernel) / stride + 1;
+}
+} // namespace kiln
+
+LogicalResult ReshapeOp::verify() {
+  auto in = tensorType(getInput()), out = getType();
+  if (in.getNumElements() != out.getNumElements())
+    return emitOpError() << "cannot reshape " << in << " (" << in.getNumElements()
+                         << " elements) to " << out << " ("
+                         << out.getNumElements() << " elements)";
+  if (in.getElementType() != out.getElementType())
+    return emitOpError() << "element type changes from " << in << " to " << out;
+  return success();
+}
+
+LogicalResult TransposeOp::verify() {
+  auto in = tensorType(getInput()), out = getType();
+  ArrayRef<int64_t> perm = getPermutation();
+  if (static_cast<int64_t>(perm.size()) != in.getRank())
+    return emitOpError() << "permutation has " << perm.size()
+                         << " entries but the input " << in << " has rank "
+                         << in.getRank();
+  if (failed(verifyAxes(*this, perm, in.getRank())))
+    return failure();
+  for (auto [i, axis] : llvm::enumerate(perm)) {
+    if (out.getDimSize(i) != in.getDimSize(axis))
+      return emitOpError() << "result " << out << " is not input " << in
+                           << " permuted by [" << perm << "]";
+  }
+  return success();
+}
+
+LogicalResult BroadcastOp::verify() {
+  auto in = tensorType(getInput()), out = getType();
+  if (in.getRank() > out.getRank())
+    return emitOpError() << "cannot broadcast " << in << " to the lower-rank "
+                         << out;
+  int64_t lead = out.getRank() - in.getRank();
+  for (int64_t i = 0; i < in.getRank(); ++i) {
+    int64_t from = in.getDimSize(i), to = out.getDimSize(lead + i);
+    if (from != to && from != 1)
+      return emitOpError() << "cannot broadcast " << in << " to " << out
+                           << ": dimension " << i << " is " << from
+                           << ", not 1 or " << to;
+  }
+  return success();
+}
+
+static LogicalResult verifyReduction(Operation *op, Value input,
+                                     ArrayRef<int64_t> axes, bool keepdim,
+                                     RankedTensorType reduced) {
+  auto in = tensorType(input);
+  if (failed(verifyAxes(op, axes, in.getRank())))
+    return failure();
+  SmallVector<int64_t> expected = reducedShape(in.getShape(), axes, keepdim);
+  if (reduced.getShape() != ArrayRef<int64_t>(expected))
+    return op->emitOpError()
+           << "reducing " << in << " over axes [" << axes << "]"
+           << (keepdim ? " with keepdim" : "") << " gives shape ["
+           << ArrayRef<int64_t>(expected) << "], not " << reduced;
+  return success();
+}
+
+LogicalResult SumOp::verify() {
+  return verifyReduction(*this, getInput(), getAxes(), getKeepdim(), getType());
+}
+LogicalResult MeanOp::verify() {
+  return verifyReduction(*this, getInput(), getAxes(), getKeepdim(), getType());
+}
+LogicalResult MaxOp::verify() {
+  return verifyReduction(*this, getInput(), getAxes(), getKeepdim(), getType());
+}
+LogicalResult MaxBackwardOp::verify() {
+  if (getType() != tensorType(getInput()))
+    return emitOpError() << "result " << getType() << " must match the input "
+                         << getInput().getType();
+  return verifyReduction(*this, getInput(), getAxes(), getKeepdim(),
+                         tensorType(getGrad()));
+}
+
+LogicalResult MatmulOp::verify() {
+  auto lhs = tensorType(getLhs()), rhs = tensorType(getRhs()), out = getType();
+  if (lhs.getRank() != 2 || rhs.getRank() != 2 || out.getRank() != 2)
+    return emitOpError() << "expects 2-D operands and result, got " << lhs
+                         << ", " << rhs << " -> " << out;
+  int64_t m = lhs.getDimSize(getTransposeLhs() ? 1 : 0);
+  int64_t k = lhs.getDimSize(getTransposeLhs() ? 0 : 1);
+  int64_t k2 = rhs.getDimSize(getTransposeRhs() ? 1 : 0);
+  int64_t n = rhs.getDimSize(getTransposeRhs() ? 0 : 1);
+  if (k != k2)
+    return emitOpError() << "inner dimensions differ: " << lhs
+                         << (getTransposeLhs() ? " (transposed)" : "")
+                         << " has " << k << ", " << rhs
+                         << (getTransposeRhs() ? " (transposed)" : "")
+                         << " has " << k2;
+  if (out.getDimSize(0) != m || out.getDimSize(1) != n)
+    return emitOpError() << "result " << out << " should be " << m << "x" << n;
+  return success();
+}
+
+// Checks the NCHW input, FCKK weight and result shapes of a convolution.
+static LogicalResult verifyConvShapes(Operation *op, RankedTensorType input,
+                                      RankedTensorType weight,
+                                      RankedTensorType output, int64_t stride,
+                                      int64_t padding) {
+  if (input.getRank() != 4 || weight.getRank() != 4 || output.getRank() != 4)
+    return op->emitOpError() << "expects 4-D input, weight and output, got "
+                             << input << ", " << weight << ", " << output;
+  if (stride < 1 || padding < 0)
+    return op->emitOpError() << "needs stride >= 1 and padding >= 0, got stride "
+                             << stride << " and padding " << padding;
+  if (input.getDimSize(1) != weight.getDimSize(1))
+    return op->emitOpError() << "input " << input << " has "
+                             << input.getDimSize(1) << " channels but weight "
+                             << weight << " expects " << weight.getDimSize(1);
+  int64_t oh = convOutputSize(input.getDimSize(2), weight.getDimSize(2), stride,
+                              padding);
+  int64_t ow = convOutputSize(input.getDimSize(3), weight.getDimSize(3), stride,
+                              padding);
+  if (oh < 1 || ow < 1)
+    return op->emitOpError() << "kernel of weight " << weight
+                             << " does not fit the padded input " << input;
+  if (output.getDimSize(0) != input.getDimSize(0) ||
+      output.getDimSize(1) != weight.getDimSize(0) ||
+      output.getDimSize(2) != oh || output.getDimSize(3) != ow)
+    return op->emitOpError() << "output " << output << " should be "
+                             << input.getDimSize(0) << "x"
+                             << weight.getDimSize(0) << "x" << oh << "x" << ow
+                             << " for input " << input << " and weight "
+                             << weight;
+  return success();
+}
+
+LogicalResult Conv2dOp::verify() {
+  auto weight = tensorType(getWeight());
+  if (getBias()) {
+    auto bias = tensorType(getBias());
+    if (bias.getRank() != 1 || bias.getDimSize(0) != weight.getDimSize(0))
+      return emitOpError() << "bias " << bias << " should hold one value per "
+                           << "output channel of weight " << weight;
+  }
+  return verifyConvShapes(*this, tensorType(getInput()), weight, getType(),
+                          getStride(), getPadding());
+}
+
+LogicalResult Conv2dBackwardInputOp::verify() {
+  return verifyConvShapes(*this, getType(), tensorType(getWeight()),
+                          tensorType(getGrad()), getStride(), getPadding());
+}
+
+LogicalResult Conv2dBackwardFilterOp::verify() {
+  return verifyConvShapes(*this, tensorType(getInput()), getType(),
+                          tensorType(getGrad()), getStride(), getPadding());
+}
+
+static LogicalResult verifyPoolShapes(Operation *op, RankedTensorType input,
+                                      RankedTensorType output, int64_t kernel,
+                                      int64_t stride) {
+  if (input.getRank() != 4 || output.getRank() != 4)
+    return op->emitOpError() << "expects 4-D input and output, got " << input
+                             << " and " << output;
+  if (kernel < 1 || stride < 1)
+    return op->emitOpError() << "needs kernel >= 1 and stride >= 1, got kernel "
+                             << kernel << " and stride " << stride;
+  int64_t oh = convOutputSize(input.getDimSize(2), kernel, stride, 0);
+  int64_t ow = convOutputSize(input.getDimSize(3), kernel, stride, 0);
+  if (oh < 1 || ow < 1 || output.getDimSize(0) != input.getDimSize(0) ||
+      output.getDimSize(1) != input.getDimSize(1) ||
+      output.getDimSize(2) != oh || output.getDimSize(3) != ow)
+    return op->emitOpError() << "pooling " << input << " with kernel " << kernel
+                             << " and stride " << stride << " gives "
+                             << input.getDimSize(0) << "x"
+                             << input.getDimSize(1) << "x" << oh << "x" << ow
+                             << ", not " << output;
+  return success();
+}
+
+LogicalResult MaxPool2dOp::verify() {
+  return verifyPoolShapes(*this, tensorType(getInput()), getType(), getKernel(),
+                          getStride());
+}
+
+LogicalResult MaxPool2dBackwardOp::verify() {
+  if (getType() != tensorType(getInput()))
+    return emitOpError() << "result " << getType() << " must match the input "
+                         << getInput().getType();
+  return verifyPoolShapes(*this, tensorType(getInput()), tensorType(getGrad()),
+                          getKernel(), getStride());
+}
+
+static LogicalResult verifyLogitsAndLabels(Operation *op, Value logits,
+                                           Value labels) {
+  auto logitsType = tensorType(logits), labelsType = tensorType(labels);
+  if (logitsType.getRank() != 2 || labelsType.getRank() != 1 ||
+      labelsType.getDimSize(0) != logitsType.getDimSize(0))
+    return op->emitOpError() << "expects logits [N, C] and labels [N], got "
+                             << logitsType << " and " << labelsType;
+  return success();
+}
+
+LogicalResult SoftmaxCrossEntropyOp::verify() {
+  if (tensorType(getLogits()).getElementType() != getType().getElementType())
+    return emitOpError() << "loss " << getType()
+                         << " must have the element type of the logits "
+                         << getLogits().getType();
+  return verifyLogitsAndLabels(*this, getLogits(), getLabels());
+}
+
+LogicalResult SoftmaxCrossEntropyBackwardOp::verify() {
+  if (getType() != tensorType(getLogits()))
+    return emitOpError() << "result " << getType()
+                         << " must match the logits " << getLogits().getType();
+  return verifyLogitsAndLabels(*this, getLogits(), getLabels());
+}
+
+LogicalResult MseLossOp::verify() {
+  if (getInput().getType() != getTarget().getType())
+    return emitOpError() << "input " << getInput().getType()
+                         << " and target " << getTarget().getType()
+                         << " must have one type";
+  if (tensorType(getInput()).getElementType() != getType().getElementType())
+    return emitOpError() << "loss " << getType() << " must have the element "
+                         << "type of the input " << getInput().getType();
+  return success();
+}
+
+LogicalResult SgdUpdateOp::verify() {
+  if (getLr().convertToDouble() < 0 || getMomentum().convertToDouble() < 0 ||
+      getWeightDecay().convertToDouble() < 0)
+    return emitOpError() << "lr, momentum and weight_decay must be >= 0";
+  if (getNesterov() && (getMomentum().convertToDouble() <= 0 ||
+                        getDampening().convertToDouble() != 0))
+    return emitOpError() << "nesterov needs momentum > 0 and dampening 0";
+  return success();
+}
