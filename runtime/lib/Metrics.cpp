@@ -29,13 +29,13 @@ Accuracy::Accuracy(int64_t numClasses)
     : numClasses_(numClasses), classTotal_(std::max<int64_t>(numClasses, 0)),
       classCorrect_(std::max<int64_t>(numClasses, 0)) {
   if (numClasses <= 0)
-    throw Error(fmt::format("Accuracy: numClasses is {}; pass at least 1",
-                            numClasses));
+    throw Error(
+        fmt::format("Accuracy: numClasses is {}; pass at least 1", numClasses));
 }
 
 void Accuracy::add(const Tensor &logits, const Tensor &labels, int64_t count) {
-  if (!logits.defined() || logits.dim() != 2 ||
-      logits.size(1) != numClasses_ || logits.dtype() == DType::I64)
+  if (!logits.defined() || logits.dim() != 2 || logits.size(1) != numClasses_ ||
+      logits.dtype() == DType::I64)
     throw Error(fmt::format("Accuracy::add: logits must be a float tensor of "
                             "shape [B, {}], got {}; pass the model's raw "
                             "scores, one row per sample",
@@ -66,8 +66,7 @@ void Accuracy::add(const Tensor &logits, const Tensor &labels, int64_t count) {
     int64_t predicted =
         scores.dtype() == DType::F32
             ? argmaxRow(scores.data<float>() + row * numClasses_, numClasses_)
-            : argmaxRow(scores.data<double>() + row * numClasses_,
-                        numClasses_);
+            : argmaxRow(scores.data<double>() + row * numClasses_, numClasses_);
     bool hit = predicted == label;
     ++total_;
     ++classTotal_[label];

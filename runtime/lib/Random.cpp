@@ -35,7 +35,8 @@ double Generator::normal() {
 uint64_t Generator::below(uint64_t bound) {
   if (bound == 0)
     throw Error("Generator::below: bound is 0; pass a bound of at least 1");
-  // Reject the top partial copy of [0, bound) so every residue is equally likely.
+  // Reject the top partial copy of [0, bound) so every residue is equally
+  // likely.
   uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
   uint64_t value = next();
   while (value >= limit)

@@ -1,4 +1,4 @@
-// Safetensors reading (validated as strictly as the reference Rust crate) and atomic writing.
+// Safetensors reading, as strict as the Rust crate, and atomic writing.
 #include "kiln/runtime/Safetensors.h"
 
 #include "TensorInternal.h"
@@ -162,8 +162,8 @@ Header readHeader(std::ifstream &in, const std::string &path) {
   try {
     json = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error &e) {
-    throw corrupt(path, fmt::format("its header is not valid JSON ({})",
-                                    e.what()));
+    throw corrupt(path,
+                  fmt::format("its header is not valid JSON ({})", e.what()));
   }
   if (!json.is_object())
     throw corrupt(path, "its header is not a JSON object");
@@ -240,9 +240,10 @@ readSafetensorsMetadata(const std::string &path) {
   return readHeader(in, path).metadata;
 }
 
-void writeSafetensors(const std::string &path,
-                      const std::vector<std::pair<std::string, Tensor>> &tensors,
-                      const std::map<std::string, std::string> &metadata) {
+void writeSafetensors(
+    const std::string &path,
+    const std::vector<std::pair<std::string, Tensor>> &tensors,
+    const std::map<std::string, std::string> &metadata) {
   // ordered_json keeps the header in the order tensors were given.
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty())

@@ -1,4 +1,4 @@
-// Tensor construction, views, copies and conversions (printing is in TensorPrint.cpp).
+// Tensor construction, views, copies and conversions (printing: TensorPrint).
 #include "kiln/runtime/Tensor.h"
 
 #include "TensorInternal.h"
@@ -21,9 +21,8 @@ constexpr std::align_val_t kStorageAlignment{64};
 
 std::shared_ptr<Storage> allocateStorage(size_t nbytes) {
   void *data = ::operator new(nbytes, kStorageAlignment);
-  return std::make_shared<Storage>(data, nbytes, [](void *p) {
-    ::operator delete(p, kStorageAlignment);
-  });
+  return std::make_shared<Storage>(
+      data, nbytes, [](void *p) { ::operator delete(p, kStorageAlignment); });
 }
 
 template <class Dst, class Src>
@@ -33,10 +32,9 @@ void copyTyped(void *dst, const std::vector<int64_t> &dstStrides,
                const std::vector<int64_t> &shape) {
   auto *d = static_cast<Dst *>(dst);
   const auto *s = static_cast<const Src *>(src);
-  detail::forEachOffsetPair(shape, dstStrides, dstOffset, srcStrides,
-                            srcOffset, [&](int64_t a, int64_t b) {
-                              d[a] = static_cast<Dst>(s[b]);
-                            });
+  detail::forEachOffsetPair(
+      shape, dstStrides, dstOffset, srcStrides, srcOffset,
+      [&](int64_t a, int64_t b) { d[a] = static_cast<Dst>(s[b]); });
 }
 
 template <class Dst>
@@ -52,8 +50,8 @@ void copyFromAnySource(void *dst, const std::vector<int64_t> &dstStrides,
     return copyTyped<Dst, double>(dst, dstStrides, dstOffset, src, srcStrides,
                                   srcOffset, shape);
   case DType::I64:
-    return copyTyped<Dst, int64_t>(dst, dstStrides, dstOffset, src,
-                                   srcStrides, srcOffset, shape);
+    return copyTyped<Dst, int64_t>(dst, dstStrides, dstOffset, src, srcStrides,
+                                   srcOffset, shape);
   }
 }
 
@@ -267,8 +265,8 @@ Tensor Tensor::reshape(std::vector<int64_t> shape) const {
                               shapeToString(shape_), shapeToString(shape)));
     known *= shape[d];
   }
-  bool fits = inferredAxis < 0 ? known == count
-                               : known != 0 && count % known == 0;
+  bool fits =
+      inferredAxis < 0 ? known == count : known != 0 && count % known == 0;
   if (!fits)
     throw Error(fmt::format("cannot reshape tensor of shape {} ({} elements) "
                             "into {}; choose sizes whose product is {}",
@@ -300,8 +298,7 @@ Tensor Tensor::select(int64_t axis, int64_t index) const {
   int64_t offset = offset_ + index * strides_[axis];
   shape.erase(shape.begin() + axis);
   strides.erase(strides.begin() + axis);
-  return Tensor(storage_, std::move(shape), std::move(strides), offset,
-                dtype_);
+  return Tensor(storage_, std::move(shape), std::move(strides), offset, dtype_);
 }
 
 Tensor Tensor::slice(int64_t axis, int64_t start, int64_t end) const {
@@ -381,9 +378,8 @@ void Tensor::copyFrom(const Tensor &src) {
     return copyFromAnySource<double>(dst, strides_, offset_, from, src.dtype_,
                                      src.strides_, src.offset_, shape_);
   case DType::I64:
-    return copyFromAnySource<int64_t>(dst, strides_, offset_, from,
-                                      src.dtype_, src.strides_, src.offset_,
-                                      shape_);
+    return copyFromAnySource<int64_t>(dst, strides_, offset_, from, src.dtype_,
+                                      src.strides_, src.offset_, shape_);
   }
 }
 

@@ -1,4 +1,4 @@
-// Helpers shared by the Tensor implementation files: strided walks and typed loads.
+// Helpers shared by the Tensor sources: strided walks and typed loads.
 #pragma once
 
 #include "kiln/runtime/Tensor.h"

@@ -1,4 +1,4 @@
-// Tensor::toString: a port of PyTorch 1.13's torch/_tensor_str.py with default print options.
+// Tensor::toString: PyTorch 1.13's _tensor_str.py with default options.
 #include "kiln/runtime/Tensor.h"
 
 #include "TensorInternal.h"
@@ -127,8 +127,8 @@ public:
       }
       slices.push_back(render(t.select(0, i), indent + 1, formatter));
     }
-    std::string separator = "," + std::string(t.dim() - 1, '\n') +
-                            std::string(indent + 1, ' ');
+    std::string separator =
+        "," + std::string(t.dim() - 1, '\n') + std::string(indent + 1, ' ');
     return "[" + join(slices, separator) + "]";
   }
 
@@ -176,7 +176,8 @@ std::string addSuffixes(std::string text,
                         const std::vector<std::string> &suffixes,
                         int64_t indent) {
   size_t newline = text.rfind('\n');
-  // Mirrors Python's len(s) - s.rfind('\n') + 1, where rfind gives -1 if absent.
+  // Mirrors Python's len(s) - s.rfind('\n') + 1, where rfind gives -1 if
+  // absent.
   int64_t lastLineLength =
       static_cast<int64_t>(text.size()) -
       (newline == std::string::npos ? -1 : static_cast<int64_t>(newline)) + 1;

@@ -1,4 +1,4 @@
-// Tests for BatchLoader: coverage, reproducibility, short batches and argument checks.
+// Tests for BatchLoader: coverage, seeds, short batches, argument checks.
 #include "kiln/runtime/data/BatchLoader.h"
 
 #include <catch2/catch.hpp>
@@ -80,8 +80,7 @@ TEST_CASE("the same seed gives the same order, each epoch a new one",
   CHECK(a1 != runEpoch(c, 3));
 }
 
-TEST_CASE("without shuffling batches follow data set order",
-          "[batchloader]") {
+TEST_CASE("without shuffling batches follow data set order", "[batchloader]") {
   kiln::Dataset data = makeDataset();
   kiln::BatchLoader loader(data, 4, false, 0, false);
   std::vector<int64_t> all(10);
@@ -123,8 +122,9 @@ TEST_CASE("BatchLoader rejects bad arguments with a fix", "[batchloader]") {
   Tensor labels = Tensor::empty({4}, DType::I64);
   Tensor wrongShape = Tensor::empty({4, 1, 3, 3});
   int64_t count;
-  CHECK_THROWS_WITH(loader.next(wrongShape, labels, count),
-                    Contains("contiguous float32 tensor of shape [4, 1, 2, 2]"));
+  CHECK_THROWS_WITH(
+      loader.next(wrongShape, labels, count),
+      Contains("contiguous float32 tensor of shape [4, 1, 2, 2]"));
   Tensor images = Tensor::empty({4, 1, 2, 2});
   Tensor floatLabels = Tensor::empty({4});
   CHECK_THROWS_WITH(loader.next(images, floatLabels, count),

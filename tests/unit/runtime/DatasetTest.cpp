@@ -1,4 +1,4 @@
-// Tests for loadFashionMnist on a synthetic two-image set, and on the real one when installed.
+// Tests for loadFashionMnist: a synthetic 2-image set, and the real one.
 #include "kiln/runtime/data/Dataset.h"
 
 #include "TestSupport.h"
@@ -15,8 +15,8 @@ namespace {
 
 /// Two 28x28 images: image 0 is black with a white top-left pixel, image 1 is
 /// white with a black centre and one mid-grey pixel. Labels 3 and 9.
-void writeTinySplit(const TempDir &dir, const std::string &split,
-                    bool gzipped, uint32_t labelCount = 2) {
+void writeTinySplit(const TempDir &dir, const std::string &split, bool gzipped,
+                    uint32_t labelCount = 2) {
   std::vector<uint8_t> pixels(2 * 28 * 28, 0);
   pixels[0] = 255;
   std::fill(pixels.begin() + 28 * 28, pixels.end(), 255);
@@ -34,7 +34,7 @@ void writeTinySplit(const TempDir &dir, const std::string &split,
 
 } // namespace
 
-TEST_CASE("loadFashionMnist normalises to [-1, 1] and pads with -1",
+TEST_CASE("loadFashionMnist normalises pixels to -1..1 and pads with -1",
           "[dataset]") {
   TempDir dir;
   writeTinySplit(dir, "t10k", /*gzipped=*/true);

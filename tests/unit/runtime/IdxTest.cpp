@@ -1,4 +1,4 @@
-// Tests for readIdx: round trips through gzip and plain files, and refusal of bad files.
+// Tests for readIdx: gzip and plain round trips, refusal of bad files.
 #include "kiln/runtime/data/Idx.h"
 
 #include "TestSupport.h"
@@ -41,8 +41,8 @@ TEST_CASE("readIdx refuses missing, truncated and corrupt files", "[idx]") {
                         Contains("missing.gz: No such file or directory"));
 
   SECTION("data shorter than the header promises") {
-    kiln::test::writeGzip(path,
-                          idxBytes(0x00000803, {2, 3, 3}, std::vector<uint8_t>(10)));
+    kiln::test::writeGzip(
+        path, idxBytes(0x00000803, {2, 3, 3}, std::vector<uint8_t>(10)));
     CHECK_THROWS_WITH(kiln::readIdx(path),
                       Contains(path) &&
                           Contains("header promises 18 data bytes but the file "
@@ -51,7 +51,8 @@ TEST_CASE("readIdx refuses missing, truncated and corrupt files", "[idx]") {
   }
   SECTION("file ends inside the header") {
     kiln::test::writeGzip(path, {0, 0, 8, 3, 0, 0});
-    CHECK_THROWS_WITH(kiln::readIdx(path), Contains("file ends inside the dimension sizes"));
+    CHECK_THROWS_WITH(kiln::readIdx(path),
+                      Contains("file ends inside the dimension sizes"));
   }
   SECTION("wrong magic: float elements") {
     kiln::test::writeGzip(path, idxBytes(0x00000d01, {1}, {0, 0, 0, 0}));
@@ -60,11 +61,11 @@ TEST_CASE("readIdx refuses missing, truncated and corrupt files", "[idx]") {
   }
   SECTION("wrong magic: not an IDX file at all") {
     kiln::test::writeGzip(path, idxBytes(0x89504e47, {1}, {0}));
-    CHECK_THROWS_WITH(kiln::readIdx(path),
-                      Contains("magic number 0x89504e47"));
+    CHECK_THROWS_WITH(kiln::readIdx(path), Contains("magic number 0x89504e47"));
   }
   SECTION("absurd dimensions are refused before allocating") {
-    kiln::test::writeGzip(path, idxBytes(0x00000803, {60000, 60000, 60000}, {}));
+    kiln::test::writeGzip(path,
+                          idxBytes(0x00000803, {60000, 60000, 60000}, {}));
     CHECK_THROWS_WITH(kiln::readIdx(path), Contains("claim more than"));
   }
   SECTION("trailing data after the promised bytes") {

@@ -31,8 +31,8 @@ TEST_CASE("Accuracy counts argmax hits overall and per class", "[metrics]") {
   CHECK(std::isnan(accuracy.overall()));
 
   // Predictions: 2, 0 (tie 0/1 -> first), 1, 2.
-  Tensor logits = makeLogits({0.1f, 0.2f, 0.9f,   //
-                              5.0f, 5.0f, -1.0f,  //
+  Tensor logits = makeLogits({0.1f, 0.2f, 0.9f,    //
+                              5.0f, 5.0f, -1.0f,   //
                               -3.0f, -1.0f, -2.0f, //
                               0.0f, 0.0f, 1.0f},
                              3);
@@ -68,9 +68,9 @@ TEST_CASE("Accuracy reads float64 logits and treats NaN as the maximum",
 TEST_CASE("Accuracy rejects mismatched inputs", "[metrics]") {
   kiln::Accuracy accuracy(3);
   Tensor logits = makeLogits({1, 2, 3, 4, 5, 6}, 3);
-  CHECK_THROWS_WITH(accuracy.add(makeLogits({1, 2, 3, 4}, 2),
-                                 makeLabels({0, 1}), 2),
-                    Contains("shape [B, 3], got [2, 2]"));
+  CHECK_THROWS_WITH(
+      accuracy.add(makeLogits({1, 2, 3, 4}, 2), makeLabels({0, 1}), 2),
+      Contains("shape [B, 3], got [2, 2]"));
   CHECK_THROWS_WITH(accuracy.add(logits, makeLabels({0}), 1),
                     Contains("shape [2] to match the logits"));
   CHECK_THROWS_WITH(accuracy.add(logits, makeLabels({0, 3}), 2),

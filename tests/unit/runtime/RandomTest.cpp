@@ -38,7 +38,7 @@ TEST_CASE("the same seed gives the same values everywhere", "[random]") {
   CHECK(fromA != fromC);
 }
 
-TEST_CASE("uniform stays in [lo, hi) and normal has mean 0, variance 1",
+TEST_CASE("uniform stays in lo..hi and normal has mean 0 and variance 1",
           "[random]") {
   Generator gen(1);
   const int samples = 100000;

@@ -1,4 +1,4 @@
-// Tests for safetensors reading and writing: byte layout, round trips, and refusal of bad files.
+// Tests for safetensors: byte layout, round trips, refusal of bad files.
 #include "kiln/runtime/Safetensors.h"
 
 #include "TestSupport.h"
@@ -73,12 +73,11 @@ TEST_CASE("safetensors round-trips tensors of every dtype", "[safetensors]") {
   CHECK(tensors[3].second.at({1}) == 1.5);
 
   auto metadata = kiln::readSafetensorsMetadata(path);
-  CHECK(metadata == std::map<std::string, std::string>{{"epoch", "2"},
-                                                       {"model", "lenet"}});
+  CHECK(metadata ==
+        std::map<std::string, std::string>{{"epoch", "2"}, {"model", "lenet"}});
 }
 
-TEST_CASE("written files follow the safetensors byte layout",
-          "[safetensors]") {
+TEST_CASE("written files follow the safetensors byte layout", "[safetensors]") {
   TempDir dir;
   std::string path = dir.file("layout.safetensors");
   kiln::writeSafetensors(path, {{"x", Tensor::full({2}, 1.0)}});
@@ -91,8 +90,9 @@ TEST_CASE("written files follow the safetensors byte layout",
   CHECK((8 + length) % 8 == 0);
   REQUIRE(bytes.size() == 8 + length + 8);
   std::string header(bytes.begin() + 8, bytes.begin() + 8 + length);
-  CHECK(header.rfind(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
-                     0) == 0);
+  CHECK(
+      header.rfind(R"({"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+                   0) == 0);
   float values[2];
   std::memcpy(values, bytes.data() + 8 + length, 8);
   CHECK(values[0] == 1.0f);
@@ -133,8 +133,8 @@ TEST_CASE("reading refuses truncated and altered files", "[safetensors]") {
                                                  "15"));
   }
   SECTION("truncated header") {
-    writeHandMade(path, R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})",
-                  {});
+    writeHandMade(
+        path, R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", {});
     std::vector<uint8_t> bytes = kiln::test::readRaw(path);
     bytes.resize(20);
     kiln::test::writeRaw(path, bytes);
@@ -154,8 +154,9 @@ TEST_CASE("reading refuses truncated and altered files", "[safetensors]") {
                                "100000000 allowed"));
   }
   SECTION("unknown dtype") {
-    writeHandMade(path, R"({"half":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})",
-                  {0, 0, 0, 0});
+    writeHandMade(
+        path, R"({"half":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})",
+        {0, 0, 0, 0});
     CHECK_THROWS_WITH(kiln::readSafetensors(path),
                       Contains("tensor 'half' has dtype F16") &&
                           Contains("F32, F64 or I64"));
@@ -177,7 +178,8 @@ TEST_CASE("reading refuses truncated and altered files", "[safetensors]") {
                       Contains("tensor 'a' ends at data byte 4000000"));
   }
   SECTION("offsets that disagree with the shape") {
-    writeHandMade(path, R"({"a":{"dtype":"I64","shape":[2],"data_offsets":[0,8]}})",
+    writeHandMade(path,
+                  R"({"a":{"dtype":"I64","shape":[2],"data_offsets":[0,8]}})",
                   floatBytes({1, 2}));
     CHECK_THROWS_WITH(kiln::readSafetensors(path),
                       Contains("tensor 'a' has shape [2] of I64 but "
@@ -207,10 +209,9 @@ TEST_CASE("writing refuses bad names and never leaves a half file",
   std::string path = dir.file("ckpt.safetensors");
   kiln::writeSafetensors(path, {{"w", Tensor::full({1}, 3.0)}});
 
-  CHECK_THROWS_WITH(
-      kiln::writeSafetensors(path, {{"w", Tensor::zeros({1})},
-                                    {"w", Tensor::zeros({1})}}),
-      Contains("'w' is empty, reserved or repeated"));
+  CHECK_THROWS_WITH(kiln::writeSafetensors(path, {{"w", Tensor::zeros({1})},
+                                                  {"w", Tensor::zeros({1})}}),
+                    Contains("'w' is empty, reserved or repeated"));
   CHECK_THROWS_AS(kiln::writeSafetensors(path, {{"u", Tensor()}}), kiln::Error);
 
   // A writer that fails midway leaves the previous file untouched.

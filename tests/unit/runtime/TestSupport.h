@@ -1,4 +1,4 @@
-// Fixtures shared by the runtime tests: scratch directories and hand-built IDX files.
+// Test fixtures for the runtime: scratch directories, hand-built IDX files.
 #pragma once
 
 #include <zlib.h>
@@ -13,7 +13,8 @@
 
 namespace kiln::test {
 
-/// A fresh directory under $TMPDIR, removed with everything in it at scope exit.
+/// A fresh directory under $TMPDIR, removed with everything in it at scope
+/// exit.
 class TempDir {
 public:
   TempDir() {
@@ -29,7 +30,9 @@ public:
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
   }
-  std::string file(const std::string &name) const { return (path_ / name).string(); }
+  std::string file(const std::string &name) const {
+    return (path_ / name).string();
+  }
   std::string path() const { return path_.string(); }
 
 private:
@@ -52,7 +55,8 @@ inline std::vector<uint8_t> idxBytes(uint32_t magic,
   return out;
 }
 
-inline void writeGzip(const std::string &path, const std::vector<uint8_t> &bytes) {
+inline void writeGzip(const std::string &path,
+                      const std::vector<uint8_t> &bytes) {
   gzFile file = gzopen(path.c_str(), "wb");
   if (!file)
     throw std::runtime_error("gzopen failed for " + path);
@@ -63,7 +67,8 @@ inline void writeGzip(const std::string &path, const std::vector<uint8_t> &bytes
   gzclose(file);
 }
 
-inline void writeRaw(const std::string &path, const std::vector<uint8_t> &bytes) {
+inline void writeRaw(const std::string &path,
+                     const std::vector<uint8_t> &bytes) {
   std::ofstream out(path, std::ios::binary);
   out.write(reinterpret_cast<const char *>(bytes.data()),
             static_cast<std::streamsize>(bytes.size()));

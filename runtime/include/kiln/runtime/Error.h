@@ -1,4 +1,4 @@
-// kiln::Error: the exception every user-caused failure in kiln is reported with.
+// kiln::Error: the exception for every failure a user can cause.
 #pragma once
 
 #include <stdexcept>

@@ -1,4 +1,4 @@
-// Seeded random numbers that are identical on every platform and standard library.
+// Seeded random numbers, identical on every platform and standard library.
 //
 //   kiln::Generator gen(42);
 //   kiln::Tensor w = kiln::uniformTensor({6, 1, 5, 5}, -0.2, 0.2, gen);

@@ -1,4 +1,4 @@
-// Reading and writing safetensors files, the checkpoint format PyTorch and Hugging Face share.
+// Safetensors checkpoints: the tensor file format PyTorch and HF share.
 //
 //   kiln::writeSafetensors("lenet.safetensors", {{"conv1.weight", w}},
 //                          {{"epoch", "2"}});
@@ -32,8 +32,9 @@ readSafetensorsMetadata(const std::string &path);
 
 /// Writes `tensors` in the given order, atomically (see writeFileAtomically).
 /// Names must be unique and non-empty, and "__metadata__" is reserved.
-void writeSafetensors(const std::string &path,
-                      const std::vector<std::pair<std::string, Tensor>> &tensors,
-                      const std::map<std::string, std::string> &metadata = {});
+void writeSafetensors(
+    const std::string &path,
+    const std::vector<std::pair<std::string, Tensor>> &tensors,
+    const std::map<std::string, std::string> &metadata = {});
 
 } // namespace kiln

@@ -1,4 +1,4 @@
-// kiln::Tensor: a strided, shared-storage n-d array that moves data in and out of programs.
+// kiln::Tensor: strided n-d array with shared storage, for program I/O.
 //
 //   kiln::Tensor x = kiln::Tensor::zeros({2, 3});
 //   x.data<float>()[1] = 5.0f;              // x[0][1]
@@ -32,9 +32,15 @@ size_t dtypeSize(DType dtype);
 const char *dtypeName(DType dtype);
 
 template <class T> struct DTypeOf;
-template <> struct DTypeOf<float> { static constexpr DType value = DType::F32; };
-template <> struct DTypeOf<double> { static constexpr DType value = DType::F64; };
-template <> struct DTypeOf<int64_t> { static constexpr DType value = DType::I64; };
+template <> struct DTypeOf<float> {
+  static constexpr DType value = DType::F32;
+};
+template <> struct DTypeOf<double> {
+  static constexpr DType value = DType::F64;
+};
+template <> struct DTypeOf<int64_t> {
+  static constexpr DType value = DType::I64;
+};
 
 /// The bytes behind one or more tensors: either owned (64-byte aligned, so
 /// generated vector code may use aligned loads) or borrowed from the caller,
@@ -81,7 +87,8 @@ public:
   /// Offset of the first element into the storage, in elements.
   int64_t offset() const { return offset_; }
   bool isContiguous() const;
-  /// True when both tensors view the same bytes (e.g. one is a view of the other).
+  /// True when both tensors view the same bytes (e.g. one is a view of the
+  /// other).
   bool sharesStorage(const Tensor &other) const {
     return storage_ && storage_ == other.storage_;
   }
@@ -114,11 +121,13 @@ public:
 
   /// The single element of a one-element tensor, as a double.
   double item() const;
-  /// Element at a full index (negative indices count from the end), as a double.
+  /// Element at a full index (negative indices count from the end), as a
+  /// double.
   double at(std::initializer_list<int64_t> index) const;
   /// Copies `src` element-wise into this tensor (same shape), converting dtype.
   void copyFrom(const Tensor &src);
-  /// Contiguous copy converted to `dtype` (a copy even when dtype is unchanged).
+  /// Contiguous copy converted to `dtype` (a copy even when dtype is
+  /// unchanged).
   Tensor to(DType dtype) const;
   /// |a - b| <= atol + rtol * |b| for every element, as torch.allclose; false
   /// when the shapes differ or any element is NaN.

@@ -1,4 +1,4 @@
-// BatchLoader: copies (optionally shuffled) mini-batches into preallocated tensors.
+// BatchLoader: copies shuffled mini-batches into preallocated tensors.
 //
 //   kiln::BatchLoader loader(train, /*batchSize=*/4, /*shuffle=*/true,
 //                            /*seed=*/0, /*dropLast=*/false);

@@ -2,7 +2,8 @@
 //
 //   kiln::Dataset test = kiln::loadFashionMnist(kiln::defaultFashionMnistDir(),
 //                                               /*train=*/false);
-//   // test.images: [10000, 1, 32, 32] float32 in [-1, 1]; test.labels: [10000] int64
+//   // test.images: [10000, 1, 32, 32] float32 in [-1, 1]; test.labels: [10000]
+//   int64
 #pragma once
 
 #include "kiln/runtime/Tensor.h"

@@ -1,4 +1,4 @@
-// Reading IDX files, the format MNIST and Fashion-MNIST ship in (optionally gzipped).
+// Reading IDX files (MNIST's format), gzipped or not.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Writing a file so that readers see either the old file or the complete new one.
+// Writing files so readers see the old file or the complete new one.
 #pragma once
 
 #include <functional>
@@ -9,7 +9,8 @@ namespace kiln {
 
 /// Streams `write`'s output to `path + ".tmp"`, syncs it, and renames it over
 /// `path`. If `write` throws or the disk fills up, the temporary is removed and
-/// `path` is left untouched. Throws kiln::Error when the file cannot be written.
+/// `path` is left untouched. Throws kiln::Error when the file cannot be
+/// written.
 void writeFileAtomically(const std::string &path,
                          const std::function<void(std::ostream &)> &write);
 
