@@ -67,8 +67,7 @@ TEMPLATE_TEST_CASE("conv2d on a 1x1x3x3 image with padding 1 and stride 2",
   CHECK(y[2] == 2.5);
   CHECK(y[3] == 30.5);
 
-  kiln::ref::conv2d(x, w, static_cast<const TestType *>(nullptr), y, 1, 1, 3, 3,
-                    1, 3, 3, 2, 1);
+  kiln::ref::conv2d(x, w, nullptr, y, 1, 1, 3, 3, 1, 3, 3, 2, 1);
   CHECK(y[0] == 2);
   CHECK(y[3] == 30);
 }

@@ -42,8 +42,8 @@ TEST_CASE("sgdStep without momentum is p -= lr g", "[optim]") {
   const double grads[3][2] = {{0.5, 1}, {-1, 0.25}, {2, -0.5}};
   const double expected[3][2] = {{0.95, -2.1}, {1.05, -2.125}, {0.85, -2.075}};
   for (int step = 0; step < 3; ++step) {
-    kiln::ref::sgdStep(param, grads[step], static_cast<double *>(nullptr), 2,
-                       0.1, 0.0, 0.0, 0.0, false, step == 0);
+    kiln::ref::sgdStep(param, grads[step], nullptr, 2, 0.1, 0.0, 0.0, 0.0,
+                       false, step == 0);
     CHECK(param[0] == Approx(expected[step][0]).margin(1e-12));
     CHECK(param[1] == Approx(expected[step][1]).margin(1e-12));
   }
@@ -88,8 +88,7 @@ TEST_CASE("sgdStep with weight decay and dampening and Nesterov together",
 TEST_CASE("sgdStep works in float", "[optim]") {
   float param = 1, buf = 0;
   const float grad = 1;
-  kiln::ref::sgdStep(&param, &grad, &buf, 1, 0.1f, 0.9f, 0.0f, 0.0f, false,
-                     true);
+  kiln::ref::sgdStep(&param, &grad, &buf, 1, 0.1, 0.9, 0.0, 0.0, false, true);
   kiln::ref::sgdStep(&param, &grad, &buf, 1, 0.1f, 0.9f, 0.0f, 0.0f, false,
                      false);
   CHECK(buf == Approx(1.9f));

@@ -8,6 +8,7 @@
 
 #include <cassert>
 #include <cstdint>
+#include <type_traits>
 
 namespace kiln::ref {
 
@@ -20,11 +21,12 @@ inline int64_t convOutSize(int64_t in, int64_t k, int64_t stride, int64_t pad) {
   return (in + 2 * pad - k) / stride + 1;
 }
 
-/// y = conv(x, w) + bias; bias may be null.
+/// y = conv(x, w) + bias; bias may be null (a plain nullptr: bias takes no part
+/// in deducing T).
 template <typename T>
-void conv2d(const T *x, const T *w, const T *bias, T *y, int64_t n, int64_t c,
-            int64_t h, int64_t wd, int64_t f, int64_t kh, int64_t kw,
-            int64_t stride, int64_t pad) {
+void conv2d(const T *x, const T *w, const std::type_identity_t<T> *bias, T *y,
+            int64_t n, int64_t c, int64_t h, int64_t wd, int64_t f, int64_t kh,
+            int64_t kw, int64_t stride, int64_t pad) {
   const int64_t oh = convOutSize(h, kh, stride, pad);
   const int64_t ow = convOutSize(wd, kw, stride, pad);
   for (int64_t b = 0; b < n; ++b) {

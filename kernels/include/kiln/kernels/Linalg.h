@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 namespace kiln::ref {
 
@@ -38,10 +39,11 @@ void matmul(const T *a, const T *b, T *c, int64_t m, int64_t k, int64_t n,
   }
 }
 
-/// y[batch,out] = x[batch,in] * w[out,in]^T + bias[out]; bias may be null.
+/// y[batch,out] = x[batch,in] * w[out,in]^T + bias[out]; bias may be null (a
+/// plain nullptr: bias takes no part in deducing T).
 template <typename T>
-void linear(const T *x, const T *w, const T *bias, T *y, int64_t batch,
-            int64_t in, int64_t out) {
+void linear(const T *x, const T *w, const std::type_identity_t<T> *bias, T *y,
+            int64_t batch, int64_t in, int64_t out) {
   for (int64_t b = 0; b < batch; ++b) {
     for (int64_t o = 0; o < out; ++o) {
       T sum = bias ? bias[o] : T(0);

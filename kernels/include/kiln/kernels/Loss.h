@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace kiln::ref {
 
@@ -56,7 +57,7 @@ T softmaxCrossEntropy(const T *logits, const int64_t *labels, int64_t n,
 /// dlogits. Throws std::out_of_range if a label is outside [0, c), leaving
 /// dlogits untouched.
 template <typename T>
-void softmaxCrossEntropyBackward(T dloss, const T *logits,
+void softmaxCrossEntropyBackward(std::type_identity_t<T> dloss, const T *logits,
                                  const int64_t *labels, T *dlogits, int64_t n,
                                  int64_t c) {
   detail::checkLabels(labels, n, c);
@@ -83,7 +84,8 @@ template <typename T> T mseLoss(const T *a, const T *b, int64_t n) {
 
 /// da = dloss * 2 (a - b) / n. The gradient with respect to b is -da.
 template <typename T>
-void mseLossBackward(T dloss, const T *a, const T *b, T *da, int64_t n) {
+void mseLossBackward(std::type_identity_t<T> dloss, const T *a, const T *b,
+                     T *da, int64_t n) {
   const T scale = T(2) * dloss / static_cast<T>(n);
   for (int64_t i = 0; i < n; ++i)
     da[i] = scale * (a[i] - b[i]);

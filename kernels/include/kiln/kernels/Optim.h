@@ -4,6 +4,7 @@
 
 #include <cassert>
 #include <cstdint>
+#include <type_traits>
 
 namespace kiln::ref {
 
@@ -15,9 +16,14 @@ namespace kiln::ref {
 ///   param -= lr * g
 /// momentumBuf may be null when momentum == 0; otherwise it holds n elements
 /// and is written on every step (on the first, its old contents are ignored).
+/// T is deduced from param and grad only, so nullptr and double literals work
+/// for a float model.
 template <typename T>
-void sgdStep(T *param, const T *grad, T *momentumBuf, int64_t n, T lr,
-             T momentum, T dampening, T weightDecay, bool nesterov,
+void sgdStep(T *param, const T *grad, std::type_identity_t<T> *momentumBuf,
+             int64_t n, std::type_identity_t<T> lr,
+             std::type_identity_t<T> momentum,
+             std::type_identity_t<T> dampening,
+             std::type_identity_t<T> weightDecay, bool nesterov,
              bool firstStep) {
   assert((momentum == T(0) || momentumBuf) &&
          "sgdStep: momentum needs a momentum buffer");

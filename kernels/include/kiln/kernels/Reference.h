@@ -6,16 +6,15 @@
 //
 // Conventions shared by every kernel in kiln::ref:
 //  - templates on the element type T, used with float and double;
-//  - raw pointers plus explicit int64_t shapes, tensors contiguous, images
-//  NCHW;
-//  - outputs are caller-provided and fully overwritten (never accumulated
-//  into);
+//  - T is deduced from the tensor arguments only: nullable pointers (bias, the
+//    momentum buffer) and scalars take no part, so nullptr and 0.1 just work;
+//  - raw pointers plus explicit int64_t shapes, contiguous tensors, NCHW;
+//  - outputs are caller-provided and overwritten, never accumulated into;
 //  - nothing is allocated except the small index vectors of the shape-generic
 //    kernels (broadcastTo, transpose, reductions);
 //  - shapes are the caller's responsibility: a bad shape is a programmer
-//  mistake and
-//    trips an assert. The one input a user can get wrong at run time, a class
-//    label, is checked and reported with std::out_of_range.
+//    mistake and trips an assert. The one input a user can get wrong at run
+//    time, a class label, is checked and reported with std::out_of_range.
 //
 // A tiny complete example, a 1x1x4x4 image through conv -> relu -> pool:
 //
