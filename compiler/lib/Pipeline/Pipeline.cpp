@@ -1,0 +1,188 @@
+// The named pipelines: trace → kiln (autodiff, optimizer) → loops → LLVM.
+#include "Pipeline.h"
+
+#include "../Frontend/Importer.h"
+#include "kiln/Compiler/Passes.h"
+#include "kiln/Dialect/KilnDialect.h"
+#include "kiln/runtime/Error.h"
+
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+namespace kiln {
+
+std::unique_ptr<MLIRContext> makeContext() {
+  DialectRegistry registry;
+  registry.insert<KilnDialect, func::FuncDialect, arith::ArithDialect,
+                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  cf::ControlFlowDialect, LLVM::LLVMDialect>();
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  auto context = std::make_unique<MLIRContext>(registry);
+  context->loadAllAvailableDialects();
+  return context;
+}
+
+void runPasses(ModuleOp module,
+               const std::function<void(PassManager &)> &populate,
+               const char *what) {
+  std::string diagnostics;
+  llvm::raw_string_ostream stream(diagnostics);
+  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
+    stream << d.getLocation() << ": " << d << "\n";
+    for (Diagnostic &note : d.getNotes())
+      stream << "  note: " << note << "\n";
+    return success();
+  });
+  PassManager pm(module.getContext());
+  populate(pm);
+  if (failed(pm.run(module)))
+    throw Error(std::string("kiln could not ") + what + ":\n" + stream.str() +
+                "this is a bug in kiln if the model traced without error; "
+                "please report it with the model");
+}
+
+OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
+                                      const CompileSpec &spec) {
+  if (spec.inputShape.size() != 4)
+    throw Error("the input shape must be [batch, channels, height, width], "
+                "got " + shapeString(spec.inputShape));
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  if (spec.train || spec.gradient) {
+    Graph graph;
+    Var x = graph.input("input", spec.inputShape);
+    Var logits = model(x);
+    Var loss;
+    if (spec.loss == LossKind::CrossEntropy)
+      loss = crossEntropy(logits, graph.input("labels", {spec.inputShape[0]},
+                                              DType::I64));
+    else
+      loss = mseLoss(logits, graph.input("target", logits.shape()));
+    importGraph(*module, graph, loss, "loss", /*differentiate=*/true);
+  }
+  if (spec.predictBatch > 0) {
+    Graph graph;
+    std::vector<int64_t> shape = spec.inputShape;
+    shape[0] = spec.predictBatch;
+    Var logits = model(graph.input("input", shape));
+    importGraph(*module, graph, logits, "predict", /*differentiate=*/false);
+  }
+  runPasses(
+      *module,
+      [&](PassManager &pm) {
+        pm.addPass(createKilnAutodiff());
+        if (spec.train) {
+          KilnOptimizerStepOptions options;
+          options.lr = spec.sgd.lr;
+          options.momentum = spec.sgd.momentum;
+          options.dampening = spec.sgd.dampening;
+          options.weightDecay = spec.sgd.weightDecay;
+          options.nesterov = spec.sgd.nesterov;
+          // train_step = loss_grad + one SGD update of every parameter.
+          pm.addPass(createKilnOptimizerStep(options));
+        }
+        pm.addPass(createCanonicalizerPass());
+        pm.addPass(createCSEPass());
+      },
+      "derive the training program");
+  if (!spec.gradient) {
+    for (StringRef name : {"loss", "loss_grad"}) {
+      if (auto fn = module->lookupSymbol<func::FuncOp>(name))
+        fn.erase();
+    }
+  }
+  return module;
+}
+
+void lowerToLoops(ModuleOp module) {
+  runPasses(
+      module,
+      [](PassManager &pm) {
+        pm.addPass(createKilnLowerToLoops()); // kiln ops → scf loops on memrefs
+        pm.addPass(createCanonicalizerPass()); // fold index arithmetic
+        pm.addPass(createCSEPass());           // share constants and loads
+        pm.addNestedPass<func::FuncOp>(
+            createKilnPlanMemory()); // allocations → one arena
+      },
+      "lower the program to loops");
+}
+
+void lowerToLlvm(ModuleOp module) {
+  runPasses(
+      module,
+      [](PassManager &pm) {
+        pm.addPass(createConvertSCFToCFPass());             // loops → branches
+        pm.addPass(createConvertMathToLLVMPass());          // exp, log, pow
+        pm.addPass(createArithToLLVMConversionPass());      // arithmetic
+        pm.addPass(createFinalizeMemRefToLLVMConversionPass()); // buffers
+        ConvertFuncToLLVMPassOptions funcOptions;
+        funcOptions.useBarePtrCallConv = true; // one pointer per buffer
+        pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+        pm.addPass(createConvertControlFlowToLLVMPass()); // branches
+        pm.addPass(createReconcileUnrealizedCastsPass()); // tidy casts
+      },
+      "lower the program to LLVM");
+}
+
+std::vector<EntryPoint> describeEntryPoints(ModuleOp module,
+                                            int64_t labelBound) {
+  std::vector<EntryPoint> entries;
+  for (auto fn : module.getOps<func::FuncOp>()) {
+    EntryPoint entry;
+    entry.name = fn.getName().str();
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
+      auto type = cast<MemRefType>(fn.getArgumentTypes()[i]);
+      ArgSpec arg;
+      arg.shape.assign(type.getShape().begin(), type.getShape().end());
+      Type element = type.getElementType();
+      arg.dtype = element.isF64()   ? DType::F64
+                  : element.isF32() ? DType::F32
+                                    : DType::I64;
+      auto stringAttr = [&](StringRef key) -> std::string {
+        if (auto attr = fn.getArgAttrOfType<StringAttr>(i, key))
+          return attr.getValue().str();
+        return "";
+      };
+      if (fn.getArgAttr(i, "kiln.arena")) {
+        arg.role = ArgRole::Arena;
+        arg.name = "arena";
+      } else if (auto output = fn.getArgAttrOfType<IntegerAttr>(i, "kiln.output")) {
+        arg.role = ArgRole::Output;
+        arg.name = "output" + std::to_string(output.getInt());
+      } else if (!stringAttr(kParamAttr).empty()) {
+        arg.role = ArgRole::Param;
+        arg.name = stringAttr(kParamAttr);
+      } else if (stringAttr("kiln.state") == "step") {
+        arg.role = ArgRole::Step;
+        arg.name = "step";
+      } else if (!stringAttr("kiln.state").empty()) {
+        arg.role = ArgRole::State;
+        arg.name = stringAttr("kiln.state");
+      } else {
+        arg.role = ArgRole::Input;
+        arg.name = stringAttr("kiln.input");
+        if (arg.name == "labels")
+          arg.bound = labelBound;
+      }
+      entry.args.push_back(std::move(arg));
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
+} // namespace kiln

@@ -1,0 +1,49 @@
+// Building, transforming and lowering kiln modules: the named pipelines.
+#ifndef KILN_PIPELINE_PIPELINE_H
+#define KILN_PIPELINE_PIPELINE_H
+
+#include "kiln/Compiler.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "mlir/Pass/PassManager.h"
+
+#include <functional>
+
+namespace kiln {
+
+/// A context with every dialect and translation kiln uses loaded.
+std::unique_ptr<mlir::MLIRContext> makeContext();
+
+/// Runs `populate`'s passes on `module`; throws kiln::Error with MLIR's
+/// diagnostics if a pass fails.
+void runPasses(mlir::ModuleOp module,
+               const std::function<void(mlir::PassManager &)> &populate,
+               const char *what);
+
+/// Traces `model` into loss / predict functions and runs the kiln-level
+/// pipeline: autodiff, optimizer step, canonicalize, CSE.
+mlir::OwningOpRef<mlir::ModuleOp> buildKilnModule(mlir::MLIRContext &context,
+                                                  nn::Module &model,
+                                                  const CompileSpec &spec);
+
+/// kiln → loops over buffers, one arena per function.
+void lowerToLoops(mlir::ModuleOp module);
+/// loops → LLVM dialect, bare-pointer calling convention.
+void lowerToLlvm(mlir::ModuleOp module);
+
+/// The entry points of a loop-level module, read from its argument
+/// attributes (call `lowerToLoops` first).
+std::vector<EntryPoint> describeEntryPoints(mlir::ModuleOp module,
+                                            int64_t labelBound);
+
+/// JIT-compiles an LLVM-dialect module at -O3 for the host CPU and fills in
+/// each entry's function pointer; returns what keeps the code alive.
+std::shared_ptr<void> jitCompile(std::unique_ptr<mlir::MLIRContext> context,
+                                 mlir::OwningOpRef<mlir::ModuleOp> module,
+                                 std::vector<EntryPoint> &entries);
+
+} // namespace kiln
+
+#endif // KILN_PIPELINE_PIPELINE_H

@@ -1,0 +1,174 @@
+// Binding entry points to buffers, checking inputs, and calling compiled code.
+#include "kiln/runtime/Program.h"
+
+#include "kiln/runtime/Error.h"
+
+namespace kiln {
+
+static std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+struct Program::Bound {
+  EntryPoint entry;
+  std::vector<void *> pointers;
+  std::vector<void *> packed;
+  std::vector<size_t> inputSlots;
+  std::vector<Tensor> outputs;
+  Tensor arena;
+};
+
+Program::Program(std::vector<EntryPoint> entries,
+                 std::vector<std::pair<std::string, Tensor>> params,
+                 std::shared_ptr<void> keepAlive)
+    : params_(std::move(params)), keepAlive_(std::move(keepAlive)) {
+  step_ = Tensor::zeros({}, DType::I64);
+  auto findNamed = [](std::vector<std::pair<std::string, Tensor>> &list,
+                      const std::string &name) -> Tensor * {
+    for (auto &[own, tensor] : list) {
+      if (own == name)
+        return &tensor;
+    }
+    return nullptr;
+  };
+  for (EntryPoint &entry : entries) {
+    auto bound = std::make_shared<Bound>();
+    bound->entry = entry;
+    for (const ArgSpec &arg : entry.args) {
+      Tensor tensor;
+      switch (arg.role) {
+      case ArgRole::Param:
+        if (Tensor *param = findNamed(params_, arg.name))
+          tensor = *param;
+        else
+          throw Error("compiled entry '" + entry.name + "' needs parameter '" +
+                      arg.name + "', which the model does not have");
+        if (tensor.shape() != arg.shape || tensor.dtype() != arg.dtype)
+          throw Error("parameter '" + arg.name + "' has shape " +
+                      shapeText(tensor.shape()) + " but '" + entry.name +
+                      "' was compiled for " + shapeText(arg.shape));
+        break;
+      case ArgRole::State:
+        if (Tensor *state = findNamed(state_, arg.name)) {
+          tensor = *state;
+        } else {
+          tensor = Tensor::zeros(arg.shape, arg.dtype);
+          state_.emplace_back(arg.name, tensor);
+        }
+        break;
+      case ArgRole::Step:
+        tensor = step_;
+        break;
+      case ArgRole::Input:
+        bound->inputSlots.push_back(bound->pointers.size());
+        break;
+      case ArgRole::Output:
+        tensor = Tensor::zeros(arg.shape, arg.dtype);
+        bound->outputs.push_back(tensor);
+        break;
+      case ArgRole::Arena:
+        // 64 extra bytes so the arena can start on a 64-byte boundary.
+        tensor = Tensor::zeros({arg.shape[0] + 64}, DType::F32);
+        bound->arena = tensor;
+        break;
+      }
+      void *pointer = tensor.defined() ? tensor.rawData() : nullptr;
+      if (arg.role == ArgRole::Arena) {
+        auto address = reinterpret_cast<uintptr_t>(pointer);
+        pointer = reinterpret_cast<void *>((address + 63) & ~uintptr_t{63});
+      }
+      bound->pointers.push_back(pointer);
+    }
+    bound->packed.resize(bound->pointers.size());
+    for (size_t i = 0; i < bound->pointers.size(); ++i)
+      bound->packed[i] = &bound->pointers[i];
+    bound_.push_back(std::move(bound));
+  }
+}
+
+bool Program::hasEntry(const std::string &name) const {
+  for (const auto &b : bound_) {
+    if (b->entry.name == name)
+      return true;
+  }
+  return false;
+}
+
+std::vector<std::string> Program::entryNames() const {
+  std::vector<std::string> names;
+  for (const auto &b : bound_)
+    names.push_back(b->entry.name);
+  return names;
+}
+
+Program::Bound &Program::bound(const std::string &name) {
+  for (auto &b : bound_) {
+    if (b->entry.name == name)
+      return *b;
+  }
+  throw Error("this program has no entry point '" + name +
+              "'; compile it for training or prediction first");
+}
+
+const EntryPoint &Program::entry(const std::string &name) const {
+  return const_cast<Program *>(this)->bound(name).entry;
+}
+
+const std::vector<Tensor> &Program::run(const std::string &name,
+                                        const std::vector<Tensor> &inputs) {
+  Bound &b = bound(name);
+  if (inputs.size() != b.inputSlots.size())
+    throw Error("'" + name + "' takes " + std::to_string(b.inputSlots.size()) +
+                " inputs, got " + std::to_string(inputs.size()));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    size_t slot = b.inputSlots[i];
+    const ArgSpec &spec = b.entry.args[slot];
+    const Tensor &input = inputs[i];
+    if (!input.defined() || input.shape() != spec.shape ||
+        input.dtype() != spec.dtype || !input.isContiguous())
+      throw Error("input '" + spec.name + "' of '" + name + "' must be a " +
+                  "contiguous " + dtypeName(spec.dtype) + " tensor of shape " +
+                  shapeText(spec.shape) + ", got " +
+                  (input.defined() ? std::string(dtypeName(input.dtype())) +
+                                         " " + shapeText(input.shape())
+                                   : std::string("an undefined tensor")));
+    if (spec.bound > 0) {
+      const int64_t *labels = input.data<int64_t>();
+      for (int64_t j = 0; j < input.numel(); ++j) {
+        if (labels[j] < 0 || labels[j] >= spec.bound)
+          throw Error("label " + std::to_string(labels[j]) + " at position " +
+                      std::to_string(j) + " is outside [0, " +
+                      std::to_string(spec.bound) + ")");
+      }
+    }
+    b.pointers[slot] = const_cast<void *>(input.rawData());
+  }
+  b.entry.function(b.packed.data());
+  return b.outputs;
+}
+
+double Program::trainStep(const Tensor &images, const Tensor &labels) {
+  double loss = run("train_step", {images, labels}).at(0).item();
+  step_.data<int64_t>()[0] += 1;
+  return loss;
+}
+
+const Tensor &Program::predict(const Tensor &images) {
+  return run("predict", {images}).at(0);
+}
+
+int64_t Program::stepsTaken() const { return step_.data<int64_t>()[0]; }
+
+int64_t Program::arenaBytes(const std::string &name) const {
+  const EntryPoint &e = entry(name);
+  for (const ArgSpec &arg : e.args) {
+    if (arg.role == ArgRole::Arena)
+      return arg.shape[0];
+  }
+  return 0;
+}
+
+} // namespace kiln

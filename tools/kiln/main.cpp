@@ -1,0 +1,81 @@
+// kiln: the command-line tool — train, compile (print a stage) and summary.
+#include "Commands.h"
+
+#include "kiln/runtime/Error.h"
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+int main(int argc, char **argv) {
+  CLI::App app{"kiln: a compiler and runtime for small convolutional networks"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("kiln ") + kiln::cli::version());
+
+  kiln::cli::TrainArgs train;
+  CLI::App *trainCmd =
+      app.add_subcommand("train", "Train a model with the blitz recipe");
+  trainCmd->add_option("--model", train.model, "lenet or lenet-cifar")
+      ->capture_default_str();
+  trainCmd->add_option("--width", train.width, "channel multiplier")
+      ->capture_default_str();
+  trainCmd->add_option("--data", train.dataDir, "Fashion-MNIST directory")
+      ->capture_default_str();
+  trainCmd->add_option("--epochs", train.epochs)->capture_default_str();
+  trainCmd->add_option("--batch-size", train.batchSize)->capture_default_str();
+  trainCmd->add_option("--lr", train.lr)->capture_default_str();
+  trainCmd->add_option("--momentum", train.momentum)->capture_default_str();
+  trainCmd->add_option("--seed", train.seed)->capture_default_str();
+  trainCmd->add_option("--threads", train.threads,
+                       "worker threads (v0 code runs on one thread)")
+      ->capture_default_str();
+  trainCmd->add_option("--max-steps", train.maxSteps,
+                       "stop each epoch after this many steps (0: whole epoch)")
+      ->capture_default_str();
+  trainCmd->add_option("--log-every", train.logEvery,
+                       "print the running loss every N steps")
+      ->capture_default_str();
+  trainCmd->add_option("--metrics", train.metricsPath,
+                       "write JSON lines of metrics to this file");
+
+  kiln::cli::CompileArgs compile;
+  CLI::App *compileCmd = app.add_subcommand(
+      "compile", "Print a model's program at one stage of the pipeline");
+  compileCmd->add_option("--model", compile.model)->capture_default_str();
+  compileCmd->add_option("--width", compile.width)->capture_default_str();
+  compileCmd->add_option("--emit", compile.emit, "kiln, loops or llvm")
+      ->capture_default_str();
+  compileCmd->add_flag("--train", compile.train,
+                       "the training step instead of predict");
+  compileCmd->add_option("--batch-size", compile.batchSize)
+      ->capture_default_str();
+  compileCmd->add_option("--lr", compile.lr)->capture_default_str();
+  compileCmd->add_option("--momentum", compile.momentum)->capture_default_str();
+
+  std::string summaryModel = "lenet";
+  int64_t summaryWidth = 1;
+  CLI::App *summaryCmd =
+      app.add_subcommand("summary", "Print a model's layers and parameters");
+  summaryCmd->add_option("--model", summaryModel)->capture_default_str();
+  summaryCmd->add_option("--width", summaryWidth)->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    return app.exit(e);
+  }
+  try {
+    if (*trainCmd)
+      return kiln::cli::runTrain(train);
+    if (*compileCmd)
+      return kiln::cli::runCompile(compile);
+    if (*summaryCmd)
+      return kiln::cli::runSummary(summaryModel, summaryWidth);
+  } catch (const kiln::Error &e) {
+    std::fprintf(stderr, "kiln: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception &e) {
+    std::fprintf(stderr, "kiln: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
