@@ -41,17 +41,30 @@ LogicalResult lowerOp(Operation *op, LoopEmitter &e) {
   return op->emitOpError("cannot be lowered to loops");
 }
 
-// An update written over argument `arg` is safe only when every other use of
-// the argument comes before the op that writes it.
+// An update written over argument `arg` is safe only when the op writing it
+// reads each element before writing that same element (elementwise ops and
+// optimizer updates), and every other use of the argument, directly or
+// through a reshape's view, comes before that op.
 LogicalResult checkInPlace(BlockArgument arg, Value update) {
   Operation *writer = update.getDefiningOp();
   if (!writer)
     return success();
-  for (Operation *user : arg.getUsers()) {
-    if (user != writer && writer->isBeforeInBlock(user))
-      return writer->emitOpError()
-             << "overwrites argument #" << arg.getArgNumber()
-             << " in place, but a later op still reads it";
+  if (!isa<SgdUpdateOp, AddOp, SubOp, MulOp, DivOp, PowOp, NegOp, ExpOp,
+           LogOp, ReluOp, ReluBackwardOp>(writer))
+    return writer->emitOpError()
+           << "cannot be written over argument #" << arg.getArgNumber()
+           << " in place: only elementwise ops and optimizer updates can";
+  SmallVector<Value> readers = {arg};
+  while (!readers.empty()) {
+    Value value = readers.pop_back_val();
+    for (Operation *user : value.getUsers()) {
+      if (isa<ReshapeOp>(user))
+        readers.push_back(user->getResult(0));
+      if (user != writer && writer->isBeforeInBlock(user))
+        return writer->emitOpError()
+               << "overwrites argument #" << arg.getArgNumber()
+               << " in place, but a later op still reads it";
+    }
   }
   return success();
 }

@@ -135,3 +135,23 @@ func.func @late_read(%p: tensor<6xf32>, %g: tensor<6xf32>)
   %late = kiln.mul %p, %g : tensor<6xf32>
   return %np, %late : tensor<6xf32>, tensor<6xf32>
 }
+
+// -----
+
+// A read through a reshape's view also forbids the in-place write.
+func.func @view_read(%p: tensor<6xf32>, %g: tensor<6xf32>) -> (tensor<6xf32> {kiln.updates = 0 : i64}, tensor<f32>) {
+  %v = kiln.reshape %p : tensor<6xf32> -> tensor<2x3xf32>
+  // expected-error @+1 {{'kiln.sub' op overwrites argument #0 in place, but a later op still reads it}}
+  %np = kiln.sub %p, %g : tensor<6xf32>
+  %late = kiln.sum %v {axes = array<i64: 0, 1>} : tensor<2x3xf32> -> tensor<f32>
+  return %np, %late : tensor<6xf32>, tensor<f32>
+}
+
+// -----
+
+// An op that reads elements out of order cannot write over its operand.
+func.func @transpose_in_place(%p: tensor<4x4xf32>) -> (tensor<4x4xf32> {kiln.updates = 0 : i64}) {
+  // expected-error @+1 {{'kiln.transpose' op cannot be written over argument #0 in place: only elementwise ops and optimizer updates can}}
+  %t = kiln.transpose %p {permutation = array<i64: 1, 0>} : tensor<4x4xf32> -> tensor<4x4xf32>
+  return %t : tensor<4x4xf32>
+}

@@ -7,7 +7,7 @@ include "mlir/IR/OpBase.td"
 def Kiln_Dialect : Dialect {
   let name = "kiln";
   let cppNamespace = "::kiln";
-  let summary = "Tensor-level ops for training and running small convolutional networks";
+  let summary = "Tensor-level ops for training and running small convolutional networks.";
   let description = [{
     Every value is a statically shaped `tensor` of `f32` or `f64` (labels are
     `i64`). Ops have value semantics: they never write their operands. A
