@@ -1,0 +1,149 @@
+// The kiln CLI: bad input is a one-line error and exit code 1, never a crash;
+// good input prints what the docs promise.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliResult {
+  bool exited = false; ///< false when a signal ended it
+  int code = -1;
+  std::string out, err;
+};
+
+fs::path scratchDir() {
+  fs::path dir = fs::temp_directory_path() /
+                 ("kiln_cli_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+CliResult runKiln(const std::string &args) {
+  const fs::path errPath = scratchDir() / "stderr.txt";
+  // exec: the shell becomes kiln, so a signal shows as WIFSIGNALED.
+  const std::string command = std::string("exec '") + KILN_CLI + "' " + args +
+                              " 2>'" + errPath.string() + "'";
+  CliResult result;
+  FILE *pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe);
+  char buffer[4096];
+  for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;)
+    result.out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  result.exited = WIFEXITED(status);
+  result.code = result.exited ? WEXITSTATUS(status) : -1;
+  std::ifstream err(errPath);
+  std::stringstream text;
+  text << err.rdbuf();
+  result.err = text.str();
+  return result;
+}
+
+int64_t lineCount(const std::string &text) {
+  return std::count(text.begin(), text.end(), '\n');
+}
+
+/// A user error: exit code 1 after a one-line message on stderr.
+void requireUserError(const CliResult &r) {
+  INFO("exit code " << r.code << ", stderr: " << r.err);
+  REQUIRE(r.exited);
+  CHECK(r.code == 1);
+  CHECK(lineCount(r.err) == 1);
+}
+
+bool contains(const std::string &text, const std::string &part) {
+  return text.find(part) != std::string::npos;
+}
+
+} // namespace
+
+TEST_CASE("kiln train rejects a zero batch size") {
+  CliResult r = runKiln("train --batch-size 0");
+  requireUserError(r);
+  CHECK(contains(r.err, "--batch-size"));
+}
+
+TEST_CASE("kiln train names a missing data directory") {
+  CliResult r = runKiln("train --data /nonexistent/kiln-data");
+  requireUserError(r);
+  CHECK(contains(r.err, "/nonexistent/kiln-data"));
+}
+
+TEST_CASE("kiln train rejects an unknown model") {
+  CliResult r = runKiln("train --model nosuch");
+  requireUserError(r);
+  CHECK(contains(r.err, "nosuch"));
+}
+
+TEST_CASE("kiln compile rejects an unknown stage") {
+  CliResult r = runKiln("compile --emit nosuch");
+  requireUserError(r);
+  CHECK(contains(r.err, "nosuch"));
+}
+
+TEST_CASE("kiln rejects an unknown command") {
+  CliResult r = runKiln("frobnicate");
+  INFO("exit code " << r.code << ", stderr: " << r.err);
+  REQUIRE(r.exited);
+  CHECK(r.code != 0);
+}
+
+TEST_CASE("kiln train reports a truncated gzip data file") {
+  const fs::path dir = scratchDir() / "corrupt";
+  fs::create_directories(dir);
+  // A gzip header, then a stored deflate block that promises 16 bytes and
+  // delivers 4, and no trailer.
+  const unsigned char truncated[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00,
+                                     0x00, 0x00, 0x03, 0x01, 0x10, 0x00, 0xef,
+                                     0xff, 0x00, 0x00, 0x08, 0x03};
+  for (const char *name :
+       {"train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"}) {
+    std::ofstream file(dir / name, std::ios::binary);
+    file.write(reinterpret_cast<const char *>(truncated), sizeof truncated);
+  }
+  CliResult r = runKiln("train --data '" + dir.string() + "'");
+  requireUserError(r);
+  CHECK(contains(r.err, "train-images-idx3-ubyte"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("kiln summary counts LeNet parameters") {
+  CliResult r = runKiln("summary");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(contains(r.out, "total parameters: 61706"));
+  CliResult cifar = runKiln("summary --model lenet-cifar");
+  INFO(cifar.err);
+  REQUIRE(cifar.code == 0);
+  CHECK(contains(cifar.out, "total parameters: 62006"));
+}
+
+TEST_CASE("kiln compile prints every stage") {
+  CliResult kiln = runKiln("compile --emit kiln --train");
+  INFO(kiln.err);
+  REQUIRE(kiln.code == 0);
+  CHECK(contains(kiln.out, "kiln.conv2d_backward_filter"));
+  CHECK(contains(kiln.out, "kiln.sgd_update"));
+
+  CliResult loops = runKiln("compile --emit loops --train");
+  INFO(loops.err);
+  REQUIRE(loops.code == 0);
+  CHECK(contains(loops.out, "scf.for"));
+  CHECK(contains(loops.out, "memref.view"));
+
+  CliResult llvm = runKiln("compile --emit llvm --train");
+  INFO(llvm.err);
+  REQUIRE(llvm.code == 0);
+  CHECK(contains(llvm.out, "define void @train_step"));
+}
