@@ -119,14 +119,22 @@ const EntryPoint &Program::entry(const std::string &name) const {
 
 const std::vector<Tensor> &Program::run(const std::string &name,
                                         const std::vector<Tensor> &inputs) {
-  Bound &b = bound(name);
-  if (inputs.size() != b.inputSlots.size())
+  std::vector<const Tensor *> pointers;
+  for (const Tensor &input : inputs)
+    pointers.push_back(&input);
+  return call(bound(name), pointers.data(), pointers.size());
+}
+
+const std::vector<Tensor> &Program::call(Bound &b, const Tensor *const *inputs,
+                                         size_t count) {
+  const std::string &name = b.entry.name;
+  if (count != b.inputSlots.size())
     throw Error("'" + name + "' takes " + std::to_string(b.inputSlots.size()) +
-                " inputs, got " + std::to_string(inputs.size()));
-  for (size_t i = 0; i < inputs.size(); ++i) {
+                " inputs, got " + std::to_string(count));
+  for (size_t i = 0; i < count; ++i) {
     size_t slot = b.inputSlots[i];
     const ArgSpec &spec = b.entry.args[slot];
-    const Tensor &input = inputs[i];
+    const Tensor &input = *inputs[i];
     if (!input.defined() || input.shape() != spec.shape ||
         input.dtype() != spec.dtype || !input.isContiguous())
       throw Error("input '" + spec.name + "' of '" + name + "' must be a " +
@@ -150,14 +158,18 @@ const std::vector<Tensor> &Program::run(const std::string &name,
   return b.outputs;
 }
 
+// trainStep and predict pass their inputs by pointer so that a step
+// allocates nothing.
 double Program::trainStep(const Tensor &images, const Tensor &labels) {
-  double loss = run("train_step", {images, labels}).at(0).item();
+  const Tensor *inputs[] = {&images, &labels};
+  double loss = call(bound("train_step"), inputs, 2).at(0).item();
   step_.data<int64_t>()[0] += 1;
   return loss;
 }
 
 const Tensor &Program::predict(const Tensor &images) {
-  return run("predict", {images}).at(0);
+  const Tensor *inputs[] = {&images};
+  return call(bound("predict"), inputs, 1).at(0);
 }
 
 int64_t Program::stepsTaken() const { return step_.data<int64_t>()[0]; }

@@ -13,6 +13,7 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Diagnostics.h"
@@ -126,6 +127,7 @@ void lowerToLlvm(ModuleOp module) {
       module,
       [](PassManager &pm) {
         pm.addPass(createConvertSCFToCFPass());             // loops → branches
+        pm.addPass(arith::createArithExpandOpsPass()); // ceildiv, max/min
         pm.addPass(createConvertMathToLLVMPass());          // exp, log, pow
         pm.addPass(createArithToLLVMConversionPass());      // arithmetic
         pm.addPass(createFinalizeMemRefToLLVMConversionPass()); // buffers

@@ -119,9 +119,12 @@ Conv2d::Conv2d(int64_t inChannels, int64_t outChannels, int64_t kernel,
     registerParameter("bias", {outChannels}, bound);
 }
 
+// Parameters are traced weight first, then bias, so compiled entry points
+// list them in the module's registration order.
 Var Conv2d::forward(Var x) {
+  Var weight = param(x, "weight");
   Var bias = bias_ ? param(x, "bias") : Var();
-  return conv2d(x, param(x, "weight"), bias, stride_, padding_);
+  return conv2d(x, weight, bias, stride_, padding_);
 }
 
 Linear::Linear(int64_t inFeatures, int64_t outFeatures, bool bias)
@@ -135,7 +138,9 @@ Linear::Linear(int64_t inFeatures, int64_t outFeatures, bool bias)
 }
 
 Var Linear::forward(Var x) {
-  return linear(x, param(x, "weight"), bias_ ? param(x, "bias") : Var());
+  Var weight = param(x, "weight");
+  Var bias = bias_ ? param(x, "bias") : Var();
+  return linear(x, weight, bias);
 }
 
 MaxPool2d::MaxPool2d(int64_t kernel, int64_t stride)

@@ -69,6 +69,8 @@ public:
 private:
   struct Bound;
   Bound &bound(const std::string &name);
+  const std::vector<Tensor> &call(Bound &b, const Tensor *const *inputs,
+                                  size_t count);
 
   std::vector<std::pair<std::string, Tensor>> params_;
   std::vector<std::pair<std::string, Tensor>> state_;
