@@ -1,6 +1,8 @@
-// Loop lowering of conv2d and its two gradients. Each loop nest puts the
-// output column (contiguous for stride 1) innermost so that LLVM vectorises
-// it, and clips the row and column ranges instead of testing for padding.
+// Loop lowering of conv2d and its two gradients as matrix products over an
+// unfolded image (im2col), one image at a time: for LeNet's small feature
+// maps the unfolded rows (all output positions of one kernel tap) are the
+// longest contiguous loops there are, so LLVM vectorises them well. Row and
+// column ranges are clipped instead of testing for padding.
 #include "LoopEmitter.h"
 
 using namespace mlir;
@@ -51,27 +53,79 @@ void forEachTap(LoopEmitter &e, const ConvDims &d, Value ki, Value kj,
             body(o[0], o[1], ih, iw);
           });
 }
+
+// Views of an NCHW buffer as [N, C, H*W] and of weights as [F, C*KH*KW].
+Value view(LoopEmitter &e, Value memref, ArrayRef<int64_t> shape) {
+  auto type = cast<MemRefType>(memref.getType());
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return e.b.create<memref::ReinterpretCastOp>(
+      e.loc, MemRefType::get(shape, type.getElementType()), memref, 0, shape,
+      strides);
+}
+
+// A scratch buffer [C*KH*KW, OH*OW] for one unfolded image.
+Value columnBuffer(LoopEmitter &e, const ConvDims &d, Type element) {
+  return e.b.create<memref::AllocOp>(
+      e.loc, MemRefType::get({d.c * d.kh * d.kw, d.oh * d.ow}, element),
+      e.b.getI64IntegerAttr(64));
+}
+
+// Copies image `n` of `x` into `col`: col[(c, i, j), (oh, ow)] is the input
+// pixel that kernel tap (i, j) of channel c sees at output (oh, ow), or 0 in
+// the padding.
+void unfold(LoopEmitter &e, const ConvDims &d, Value x, Value n, Value col) {
+  if (d.pad > 0)
+    e.fill(col, 0.0);
+  e.loops({d.c, d.kh, d.kw}, [&](ValueRange k) {
+    Value row = e.affine(e.affine(k[0], d.kh, k[1], 0), d.kw, k[2], 0);
+    forEachTap(e, d, k[1], k[2], [&](Value oh, Value ow, Value ih, Value iw) {
+      e.store(e.load(x, {n, k[0], ih, iw}), col,
+              {row, e.affine(oh, d.ow, ow, 0)});
+    });
+  });
+}
+
+// Adds `col` back into image `n` of `dx`: the transpose of unfold.
+void fold(LoopEmitter &e, const ConvDims &d, Value col, Value n, Value dx) {
+  e.loops({d.c, d.kh, d.kw}, [&](ValueRange k) {
+    Value row = e.affine(e.affine(k[0], d.kh, k[1], 0), d.kw, k[2], 0);
+    forEachTap(e, d, k[1], k[2], [&](Value oh, Value ow, Value ih, Value iw) {
+      SmallVector<Value> at = {n, k[0], ih, iw};
+      Value g = e.load(col, {row, e.affine(oh, d.ow, ow, 0)});
+      e.store(e.add(e.load(dx, at), g), dx, at);
+    });
+  });
+}
 } // namespace
 
 LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
   if (auto conv = dyn_cast<Conv2dOp>(op)) {
     ConvDims d = dimsOf(conv.getInput(), conv.getWeight(), conv.getStride(),
                         conv.getPadding());
-    Value x = e.buffer(conv.getInput()), w = e.buffer(conv.getWeight());
+    int64_t taps = d.c * d.kh * d.kw, positions = d.oh * d.ow;
+    Value x = e.buffer(conv.getInput());
+    Value w = view(e, e.buffer(conv.getWeight()), {d.f, taps});
     Value bias = conv.getBias() ? e.buffer(conv.getBias()) : Value();
-    Value y = e.resultBuffer(conv.getResult());
-    Type element = cast<ShapedType>(y.getType()).getElementType();
-    e.loops({d.n, d.f}, [&](ValueRange nf) {
-      Value init = bias ? e.load(bias, {nf[1]}) : e.floatConst(element, 0.0);
-      e.loops({d.oh, d.ow}, [&](ValueRange o) {
-        e.store(init, y, {nf[0], nf[1], o[0], o[1]});
-      });
-      e.loops({d.c, d.kh, d.kw}, [&](ValueRange k) {
-        Value weight = e.load(w, {nf[1], k[0], k[1], k[2]});
-        forEachTap(e, d, k[1], k[2], [&](Value oh, Value ow, Value ih, Value iw) {
-          SmallVector<Value> at = {nf[0], nf[1], oh, ow};
-          Value in = e.load(x, {nf[0], k[0], ih, iw});
-          e.store(e.add(e.load(y, at), e.mul(weight, in)), y, at);
+    Value yBuffer = e.resultBuffer(conv.getResult());
+    Type element = cast<ShapedType>(yBuffer.getType()).getElementType();
+    Value y = view(e, yBuffer, {d.n, d.f, positions});
+    Value col = columnBuffer(e, d, element);
+    // y[n, f, p] = bias[f] + sum_k w[f, k] * col[k, p]
+    e.loops({d.n}, [&](ValueRange n) {
+      unfold(e, d, x, n[0], col);
+      e.loops({d.f}, [&](ValueRange f) {
+        Value init = bias ? e.load(bias, {f[0]}) : e.floatConst(element, 0.0);
+        e.loops({positions},
+                [&](ValueRange p) { e.store(init, y, {n[0], f[0], p[0]}); });
+        e.loops({taps}, [&](ValueRange k) {
+          Value weight = e.load(w, {f[0], k[0]});
+          e.loops({positions}, [&](ValueRange p) {
+            SmallVector<Value> at = {n[0], f[0], p[0]};
+            e.store(e.add(e.load(y, at), e.mul(weight, e.load(col, {k[0], p[0]}))),
+                    y, at);
+          });
         });
       });
     });
@@ -80,53 +134,56 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
   if (auto back = dyn_cast<Conv2dBackwardInputOp>(op)) {
     ConvDims d = dimsOf(back.getResult(), back.getWeight(), back.getStride(),
                         back.getPadding());
-    Value dy = e.buffer(back.getGrad()), w = e.buffer(back.getWeight());
+    int64_t taps = d.c * d.kh * d.kw, positions = d.oh * d.ow;
+    Value w = view(e, e.buffer(back.getWeight()), {d.f, taps});
+    Value dy = view(e, e.buffer(back.getGrad()), {d.n, d.f, positions});
     Value dx = e.resultBuffer(back.getResult());
+    Type element = cast<ShapedType>(dx.getType()).getElementType();
+    Value col = columnBuffer(e, d, element);
     e.fill(dx, 0.0);
-    e.loops({d.n, d.f, d.c, d.kh, d.kw}, [&](ValueRange i) {
-      Value weight = e.load(w, {i[1], i[2], i[3], i[4]});
-      forEachTap(e, d, i[3], i[4], [&](Value oh, Value ow, Value ih, Value iw) {
-        SmallVector<Value> at = {i[0], i[2], ih, iw};
-        Value g = e.load(dy, {i[0], i[1], oh, ow});
-        e.store(e.add(e.load(dx, at), e.mul(weight, g)), dx, at);
+    // col[k, p] = sum_f w[f, k] * dy[n, f, p], then folded into dx.
+    e.loops({d.n}, [&](ValueRange n) {
+      e.loops({taps}, [&](ValueRange k) {
+        Value zero = e.floatConst(element, 0.0);
+        e.loops({positions}, [&](ValueRange p) { e.store(zero, col, {k[0], p[0]}); });
+        e.loops({d.f}, [&](ValueRange f) {
+          Value weight = e.load(w, {f[0], k[0]});
+          e.loops({positions}, [&](ValueRange p) {
+            SmallVector<Value> at = {k[0], p[0]};
+            e.store(e.add(e.load(col, at),
+                          e.mul(weight, e.load(dy, {n[0], f[0], p[0]}))),
+                    col, at);
+          });
+        });
       });
+      fold(e, d, col, n[0], dx);
     });
     return success();
   }
   if (auto back = dyn_cast<Conv2dBackwardFilterOp>(op)) {
     ConvDims d = dimsOf(back.getInput(), back.getResult(), back.getStride(),
                         back.getPadding());
-    Value dy = e.buffer(back.getGrad()), x = e.buffer(back.getInput());
-    Value dw = e.resultBuffer(back.getResult());
-    e.fill(dw, 0.0);
-    e.loops({d.n, d.f, d.c, d.kh, d.kw}, [&](ValueRange i) {
-      SmallVector<Value> at = {i[1], i[2], i[3], i[4]};
-      Value acc = e.load(dw, at);
-      auto [rowLo, rowHi] = validRange(e, i[3], d.h, d.oh, d.stride, d.pad);
-      auto [colLo, colHi] = validRange(e, i[4], d.w, d.ow, d.stride, d.pad);
-      OpBuilder &b = e.b;
-      auto rows = b.create<scf::ForOp>(e.loc, rowLo, rowHi, e.index(1),
-                                       ValueRange{acc});
-      {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(rows.getBody());
-        Value oh = rows.getInductionVar();
-        Value ih = e.affine(oh, d.stride, i[3], -d.pad);
-        auto cols = b.create<scf::ForOp>(e.loc, colLo, colHi, e.index(1),
-                                         ValueRange{rows.getRegionIterArgs()[0]});
-        {
-          OpBuilder::InsertionGuard inner(b);
-          b.setInsertionPointToStart(cols.getBody());
-          Value ow = cols.getInductionVar();
-          Value iw = e.affine(ow, d.stride, i[4], -d.pad);
-          Value g = e.load(dy, {i[0], i[1], oh, ow});
-          Value in = e.load(x, {i[0], i[2], ih, iw});
-          b.create<scf::YieldOp>(
-              e.loc, e.add(cols.getRegionIterArgs()[0], e.mul(g, in)));
-        }
-        b.create<scf::YieldOp>(e.loc, cols.getResult(0));
-      }
-      e.store(rows.getResult(0), dw, at);
+    int64_t taps = d.c * d.kh * d.kw, positions = d.oh * d.ow;
+    Value x = e.buffer(back.getInput());
+    Value dy = view(e, e.buffer(back.getGrad()), {d.n, d.f, positions});
+    Value dwBuffer = e.resultBuffer(back.getResult());
+    Type element = cast<ShapedType>(dwBuffer.getType()).getElementType();
+    Value dw = view(e, dwBuffer, {d.f, taps});
+    Value col = columnBuffer(e, d, element);
+    e.fill(dwBuffer, 0.0);
+    // dw[f, k] += sum_p dy[n, f, p] * col[k, p], image by image.
+    e.loops({d.n}, [&](ValueRange n) {
+      unfold(e, d, x, n[0], col);
+      e.loops({d.f, taps}, [&](ValueRange fk) {
+        Value zero = e.floatConst(element, 0.0);
+        Value dot = e.reduce({positions}, {zero}, [&](ValueRange p,
+                                                      ValueRange acc) {
+          Value product = e.mul(e.load(dy, {n[0], fk[0], p[0]}),
+                                e.load(col, {fk[1], p[0]}));
+          return SmallVector<Value>{e.add(acc[0], product)};
+        })[0];
+        e.store(e.add(e.load(dw, fk), dot), dw, fk);
+      });
     });
     return success();
   }

@@ -34,28 +34,25 @@ func.func @relu_sum(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<3xf32>) {
 
 // -----
 
-// An intermediate gets a 64-byte aligned allocation; the convolution starts
-// each output row from the bias and accumulates weight * input.
+// A convolution unfolds each image into a [taps, positions] scratch buffer
+// (im2col), starts each output channel from its bias and accumulates
+// weight * column rows; intermediates get 64-byte aligned allocations.
 // CHECK-LABEL: func.func @conv_relu(
 // CHECK-SAME: %[[X:.*]]: memref<1x1x4x4xf32>, %[[W:.*]]: memref<2x1x3x3xf32>, %[[B:.*]]: memref<2xf32>, %[[OUT:.*]]: memref<1x2x2x2xf32> {kiln.output = 0 : i64})
+// CHECK: %[[WM:.*]] = memref.reinterpret_cast %[[W]] to offset: [0], sizes: [2, 9], strides: [9, 1]
 // CHECK: %[[Y:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x2x2xf32>
-// CHECK: scf.for %[[N:.*]] = {{.*}} {
-// CHECK-NEXT: scf.for %[[F:.*]] = {{.*}} {
-// CHECK-NEXT: %[[BIAS:.*]] = memref.load %[[B]][%[[F]]] : memref<2xf32>
-// CHECK: memref.store %[[BIAS]], %[[Y]][%[[N]], %[[F]], %{{.*}}, %{{.*}}]
-// CHECK: scf.for %[[C:.*]] = {{.*}} {
-// CHECK-NEXT: scf.for %[[KH:.*]] = {{.*}} {
-// CHECK-NEXT: scf.for %[[KW:.*]] = {{.*}} {
-// CHECK-NEXT: %[[WV:.*]] = memref.load %[[W]][%[[F]], %[[C]], %[[KH]], %[[KW]]]
-// CHECK: scf.for %[[OH:.*]] = {{.*}} {
-// CHECK-NEXT: scf.for %[[OW:.*]] = {{.*}} {
-// CHECK-NEXT: %[[IH:.*]] = arith.addi %[[OH]], %[[KH]] : index
-// CHECK-NEXT: %[[IW:.*]] = arith.addi %[[OW]], %[[KW]] : index
-// CHECK-NEXT: %[[XV:.*]] = memref.load %[[X]][%[[N]], %[[C]], %[[IH]], %[[IW]]]
-// CHECK-NEXT: %[[P:.*]] = arith.mulf %[[WV]], %[[XV]]
-// CHECK-NEXT: %[[OLD:.*]] = memref.load %[[Y]][%[[N]], %[[F]], %[[OH]], %[[OW]]]
-// CHECK-NEXT: %[[NEW:.*]] = arith.addf %[[OLD]], %[[P]]
-// CHECK-NEXT: memref.store %[[NEW]], %[[Y]][%[[N]], %[[F]], %[[OH]], %[[OW]]]
+// CHECK: %[[YM:.*]] = memref.reinterpret_cast %[[Y]] to offset: [0], sizes: [1, 2, 4], strides: [8, 4, 1]
+// CHECK: %[[COL:.*]] = memref.alloc() {alignment = 64 : i64} : memref<9x4xf32>
+// CHECK: %[[PIXEL:.*]] = memref.load %[[X]]
+// CHECK-NEXT: memref.store %[[PIXEL]], %[[COL]]
+// CHECK: %[[BIAS:.*]] = memref.load %[[B]]
+// CHECK: memref.store %[[BIAS]], %[[YM]]
+// CHECK: %[[WV:.*]] = memref.load %[[WM]]
+// CHECK: %[[CV:.*]] = memref.load %[[COL]]
+// CHECK-NEXT: %[[P:.*]] = arith.mulf %[[WV]], %[[CV]] fastmath<reassoc,contract> : f32
+// CHECK-NEXT: %[[OLD:.*]] = memref.load %[[YM]]
+// CHECK-NEXT: %[[NEW:.*]] = arith.addf %[[OLD]], %[[P]] fastmath<reassoc,contract> : f32
+// CHECK-NEXT: memref.store %[[NEW]], %[[YM]]
 // CHECK: memref.reinterpret_cast %[[Y]]
 // CHECK: memref.reinterpret_cast %[[OUT]]
 // CHECK: arith.select
