@@ -76,7 +76,7 @@ Program compileFunction(Graph &graph, Var result, bool gradient) {
   importGraph(*module, graph, result, "f", gradient);
   if (gradient) {
     runPasses(
-        *module, [](PassManager &pm) { pm.addPass(createKilnAutodiff()); },
+        *module, [](OpPassManager &pm) { pm.addPass(createKilnAutodiff()); },
         "differentiate the function");
   }
   return finish(std::move(context), std::move(module), graph.params(), 0);

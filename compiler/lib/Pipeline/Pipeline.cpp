@@ -18,6 +18,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
@@ -39,7 +40,7 @@ std::unique_ptr<MLIRContext> makeContext() {
 }
 
 void runPasses(ModuleOp module,
-               const std::function<void(PassManager &)> &populate,
+               const std::function<void(OpPassManager &)> &populate,
                const char *what) {
   std::string diagnostics;
   llvm::raw_string_ostream stream(diagnostics);
@@ -84,7 +85,7 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
   }
   runPasses(
       *module,
-      [&](PassManager &pm) {
+      [&](OpPassManager &pm) {
         pm.addPass(createKilnAutodiff());
         if (spec.train) {
           KilnOptimizerStepOptions options;
@@ -109,35 +110,43 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
   return module;
 }
 
+void buildLoopsPipeline(OpPassManager &pm) {
+  pm.addPass(createKilnLowerToLoops());                 // kiln ops → scf loops
+  pm.addPass(createCanonicalizerPass());                // fold index arithmetic
+  pm.addPass(createCSEPass());                          // share constants, loads
+  pm.addNestedPass<func::FuncOp>(createKilnPlanMemory()); // allocs → one arena
+}
+
+void buildLlvmPipeline(OpPassManager &pm) {
+  pm.addPass(createConvertSCFToCFPass());               // loops → branches
+  pm.addPass(arith::createArithExpandOpsPass());        // ceildiv, max, min
+  pm.addPass(createConvertMathToLLVMPass());            // exp, log, pow
+  pm.addPass(createArithToLLVMConversionPass());        // arithmetic
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass()); // buffers
+  ConvertFuncToLLVMPassOptions funcOptions;
+  funcOptions.useBarePtrCallConv = true;                // one pointer per buffer
+  pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+  pm.addPass(createConvertControlFlowToLLVMPass());     // branches
+  pm.addPass(createReconcileUnrealizedCastsPass());     // tidy casts
+}
+
+void registerKilnPipelines() {
+  PassPipelineRegistration<>(
+      "kiln-to-loops",
+      "Lower kiln to loops over buffers placed in one arena per function",
+      buildLoopsPipeline);
+  PassPipelineRegistration<>(
+      "kiln-loops-to-llvm",
+      "Lower kiln's loop programs to the LLVM dialect (bare-pointer calls)",
+      buildLlvmPipeline);
+}
+
 void lowerToLoops(ModuleOp module) {
-  runPasses(
-      module,
-      [](PassManager &pm) {
-        pm.addPass(createKilnLowerToLoops()); // kiln ops → scf loops on memrefs
-        pm.addPass(createCanonicalizerPass()); // fold index arithmetic
-        pm.addPass(createCSEPass());           // share constants and loads
-        pm.addNestedPass<func::FuncOp>(
-            createKilnPlanMemory()); // allocations → one arena
-      },
-      "lower the program to loops");
+  runPasses(module, buildLoopsPipeline, "lower the program to loops");
 }
 
 void lowerToLlvm(ModuleOp module) {
-  runPasses(
-      module,
-      [](PassManager &pm) {
-        pm.addPass(createConvertSCFToCFPass());             // loops → branches
-        pm.addPass(arith::createArithExpandOpsPass()); // ceildiv, max/min
-        pm.addPass(createConvertMathToLLVMPass());          // exp, log, pow
-        pm.addPass(createArithToLLVMConversionPass());      // arithmetic
-        pm.addPass(createFinalizeMemRefToLLVMConversionPass()); // buffers
-        ConvertFuncToLLVMPassOptions funcOptions;
-        funcOptions.useBarePtrCallConv = true; // one pointer per buffer
-        pm.addPass(createConvertFuncToLLVMPass(funcOptions));
-        pm.addPass(createConvertControlFlowToLLVMPass()); // branches
-        pm.addPass(createReconcileUnrealizedCastsPass()); // tidy casts
-      },
-      "lower the program to LLVM");
+  runPasses(module, buildLlvmPipeline, "lower the program to LLVM");
 }
 
 std::vector<EntryPoint> describeEntryPoints(ModuleOp module,

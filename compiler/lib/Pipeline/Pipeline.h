@@ -19,7 +19,7 @@ std::unique_ptr<mlir::MLIRContext> makeContext();
 /// Runs `populate`'s passes on `module`; throws kiln::Error with MLIR's
 /// diagnostics if a pass fails.
 void runPasses(mlir::ModuleOp module,
-               const std::function<void(mlir::PassManager &)> &populate,
+               const std::function<void(mlir::OpPassManager &)> &populate,
                const char *what);
 
 /// Traces `model` into loss / predict functions and runs the kiln-level
@@ -27,6 +27,10 @@ void runPasses(mlir::ModuleOp module,
 mlir::OwningOpRef<mlir::ModuleOp> buildKilnModule(mlir::MLIRContext &context,
                                                   nn::Module &model,
                                                   const CompileSpec &spec);
+
+/// The passes of each lowering stage, also registered for kiln-opt.
+void buildLoopsPipeline(mlir::OpPassManager &pm);
+void buildLlvmPipeline(mlir::OpPassManager &pm);
 
 /// kiln → loops over buffers, one arena per function.
 void lowerToLoops(mlir::ModuleOp module);

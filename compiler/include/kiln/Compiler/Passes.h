@@ -18,6 +18,9 @@ namespace kiln {
 #define GEN_PASS_REGISTRATION
 #include "kiln/Compiler/Passes.h.inc"
 
+/// Registers the named pipelines kiln-to-loops and kiln-loops-to-llvm.
+void registerKilnPipelines();
+
 /// Attribute names shared by the passes and the runtime conventions.
 inline constexpr llvm::StringLiteral kParamAttr = "kiln.param";
 inline constexpr llvm::StringLiteral kDifferentiateAttr = "kiln.differentiate";
