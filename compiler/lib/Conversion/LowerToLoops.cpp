@@ -113,7 +113,7 @@ LogicalResult lowerFunction(func::FuncOp fn, ModuleOp module) {
         return failure();
     } else {
       destination = entry->getArgument(nextOutput++);
-      lowered.setArgAttr(destination.cast<BlockArgument>().getArgNumber(),
+      lowered.setArgAttr(cast<BlockArgument>(destination).getArgNumber(),
                          "kiln.output", b.getI64IntegerAttr(r));
     }
     destinations.push_back(destination);
