@@ -174,6 +174,13 @@ const Tensor &Program::predict(const Tensor &images) {
 
 int64_t Program::stepsTaken() const { return step_.data<int64_t>()[0]; }
 
+void Program::setStepsTaken(int64_t steps) {
+  if (steps < 0)
+    throw Error("the step count must not be negative, got " +
+                std::to_string(steps));
+  step_.data<int64_t>()[0] = steps;
+}
+
 int64_t Program::arenaBytes(const std::string &name) const {
   const EntryPoint &e = entry(name);
   for (const ArgSpec &arg : e.args) {

@@ -63,6 +63,9 @@ public:
     return state_;
   }
   int64_t stepsTaken() const;
+  /// Sets the optimizer's step counter, e.g. when resuming from a checkpoint:
+  /// SGD's first step (counter 0) starts the momentum buffers afresh.
+  void setStepsTaken(int64_t steps);
   /// Bytes of the entry's arena (activations and scratch).
   int64_t arenaBytes(const std::string &name) const;
 

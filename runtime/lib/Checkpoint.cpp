@@ -1,0 +1,101 @@
+// Saving and loading state dicts and checkpoints through safetensors files.
+#include "kiln/runtime/Checkpoint.h"
+
+#include "kiln/runtime/Safetensors.h"
+
+#include <fmt/format.h>
+
+namespace kiln {
+
+namespace {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+constexpr const char *kOptimizerPrefix = "optimizer.";
+constexpr const char *kStepName = "optimizer.step";
+
+// The file's tensor for each destination, in the destinations' order, after
+// checking all of them: callers copy only once nothing can be refused, so a
+// refused file leaves the model (and a program sharing its tensors) untouched.
+NamedTensors matchFile(const std::string &path,
+                       const NamedTensors &destinations) {
+  NamedTensors file = readSafetensors(path);
+  std::map<std::string, const Tensor *> byName;
+  for (const auto &[name, tensor] : file)
+    byName.emplace(name, &tensor);
+  NamedTensors sources;
+  for (const auto &[name, destination] : destinations) {
+    auto found = byName.find(name);
+    if (found == byName.end())
+      throw Error(fmt::format("{}: the file has no tensor '{}'", path, name));
+    const Tensor &source = *found->second;
+    if (source.shape() != destination.shape())
+      throw Error(fmt::format("{}: tensor '{}' has shape {} in the file but {} "
+                              "in the model",
+                              path, name, shapeToString(source.shape()),
+                              shapeToString(destination.shape())));
+    if (source.dtype() != destination.dtype())
+      throw Error(fmt::format("{}: tensor '{}' is {} in the file but {} in the "
+                              "model",
+                              path, name, dtypeName(source.dtype()),
+                              dtypeName(destination.dtype())));
+    sources.emplace_back(name, source);
+    byName.erase(found);
+  }
+  if (!byName.empty())
+    throw Error(fmt::format("{}: the file has a tensor '{}' that the model "
+                            "does not have",
+                            path, byName.begin()->first));
+  return sources;
+}
+
+void copyAll(const NamedTensors &destinations, const NamedTensors &sources) {
+  for (size_t i = 0; i < destinations.size(); ++i) {
+    Tensor destination = destinations[i].second;
+    destination.copyFrom(sources[i].second);
+  }
+}
+
+NamedTensors checkpointTensors(const Program &program, const Tensor &step) {
+  NamedTensors tensors = program.namedParameters();
+  for (const auto &[name, tensor] : program.namedState())
+    tensors.emplace_back(kOptimizerPrefix + name, tensor);
+  tensors.emplace_back(kStepName, step);
+  return tensors;
+}
+
+} // namespace
+
+void saveStateDict(const std::string &path, const NamedTensors &params,
+                   const std::map<std::string, std::string> &metadata) {
+  writeSafetensors(path, params, metadata);
+}
+
+void loadStateDict(const std::string &path, const NamedTensors &params) {
+  copyAll(params, matchFile(path, params));
+}
+
+void saveCheckpoint(const std::string &path, const Program &program,
+                    const std::map<std::string, std::string> &hyperParameters) {
+  Tensor step = Tensor::zeros({}, DType::I64);
+  step.data<int64_t>()[0] = program.stepsTaken();
+  std::map<std::string, std::string> metadata = hyperParameters;
+  metadata.emplace("kiln_version", KILN_VERSION);
+  writeSafetensors(path, checkpointTensors(program, step), metadata);
+}
+
+void loadCheckpoint(const std::string &path, Program &program) {
+  NamedTensors destinations =
+      checkpointTensors(program, Tensor::zeros({}, DType::I64));
+  NamedTensors sources = matchFile(path, destinations);
+  // checkpointTensors puts the step last.
+  const int64_t steps = sources.back().second.data<int64_t>()[0];
+  if (steps < 0)
+    throw Error(fmt::format("{}: '{}' is {}, but a step count cannot be "
+                            "negative",
+                            path, kStepName, steps));
+  copyAll(destinations, sources);
+  program.setStepsTaken(steps);
+}
+
+} // namespace kiln
