@@ -18,11 +18,15 @@ constexpr const char *kStepName = "optimizer.step";
 // checking all of them: callers copy only once nothing can be refused, so a
 // refused file leaves the model (and a program sharing its tensors) untouched.
 NamedTensors matchFile(const std::string &path,
-                       const NamedTensors &destinations) {
+                       const NamedTensors &destinations,
+                       bool skipOptimizerState = false) {
   NamedTensors file = readSafetensors(path);
   std::map<std::string, const Tensor *> byName;
-  for (const auto &[name, tensor] : file)
+  for (const auto &[name, tensor] : file) {
+    if (skipOptimizerState && name.rfind(kOptimizerPrefix, 0) == 0)
+      continue;
     byName.emplace(name, &tensor);
+  }
   NamedTensors sources;
   for (const auto &[name, destination] : destinations) {
     auto found = byName.find(name);
@@ -73,6 +77,10 @@ void saveStateDict(const std::string &path, const NamedTensors &params,
 
 void loadStateDict(const std::string &path, const NamedTensors &params) {
   copyAll(params, matchFile(path, params));
+}
+
+void loadParameters(const std::string &path, const NamedTensors &params) {
+  copyAll(params, matchFile(path, params, /*skipOptimizerState=*/true));
 }
 
 void saveCheckpoint(const std::string &path, const Program &program,

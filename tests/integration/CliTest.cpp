@@ -147,3 +147,62 @@ TEST_CASE("kiln compile prints every stage") {
   REQUIRE(llvm.code == 0);
   CHECK(contains(llvm.out, "define void @train_step"));
 }
+
+TEST_CASE("kiln eval of weights saved by kiln train reproduces its accuracy") {
+  const std::string weights = (scratchDir() / "trained.safetensors").string();
+  CliResult trained = runKiln("train --epochs 1 --max-steps 200 --log-every 100 "
+                              "--save '" + weights + "'");
+  INFO("train stderr: " << trained.err);
+  REQUIRE(trained.code == 0);
+  CliResult evaluated = runKiln("eval --weights '" + weights + "'");
+  INFO("eval stderr: " << evaluated.err);
+  REQUIRE(evaluated.code == 0);
+  auto accuracyLine = [](const std::string &text) {
+    size_t begin = text.find("Accuracy of the network");
+    return text.substr(begin, text.find('\n', begin) - begin);
+  };
+  REQUIRE(contains(trained.out, "Accuracy of the network on the 10000"));
+  CHECK(accuracyLine(evaluated.out) == accuracyLine(trained.out));
+  CHECK(contains(evaluated.out, "GroundTruth: "));
+  CHECK(contains(evaluated.out, "Predicted: "));
+}
+
+TEST_CASE("kiln eval refuses weights of another model and names the tensor") {
+  const std::string weights = (scratchDir() / "cifar.safetensors").string();
+  // 3-channel LeNet weights, written by training on a tiny CIFAR-10 copy.
+  const fs::path dir = scratchDir() / "cifar";
+  fs::create_directories(dir);
+  std::vector<char> record(3073, 0);
+  for (const char *name : {"data_batch_1.bin", "data_batch_2.bin",
+                           "data_batch_3.bin", "data_batch_4.bin",
+                           "data_batch_5.bin", "test_batch.bin"}) {
+    std::ofstream file(dir / name, std::ios::binary);
+    for (int i = 0; i < 4; ++i) {
+      record[0] = static_cast<char>(i % 10);
+      record[1 + i] = static_cast<char>(200);
+      file.write(record.data(), record.size());
+    }
+  }
+  CliResult trained =
+      runKiln("train --dataset cifar10 --data '" + dir.string() +
+              "' --epochs 1 --batch-size 4 --save '" + weights + "'");
+  INFO("train stderr: " << trained.err);
+  REQUIRE(trained.code == 0);
+  CHECK(contains(trained.out, "Accuracy of the network on the 4 test images"));
+  CHECK(contains(trained.out, "Accuracy for class: plane"));
+
+  CliResult r = runKiln("eval --weights '" + weights + "'");
+  requireUserError(r);
+  CHECK(contains(r.err, "conv1.weight"));
+  CHECK(contains(r.err, "[6, 3, 5, 5]"));
+}
+
+TEST_CASE("kiln eval needs --weights and CIFAR-10 needs --data") {
+  CliResult noWeights = runKiln("eval");
+  REQUIRE(noWeights.exited);
+  CHECK(noWeights.code != 0);
+  CHECK(contains(noWeights.err, "--weights"));
+  CliResult noData = runKiln("train --dataset cifar10");
+  requireUserError(noData);
+  CHECK(contains(noData.err, "--data"));
+}

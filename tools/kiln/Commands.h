@@ -1,18 +1,31 @@
-// The kiln CLI's subcommands.
+// The kiln CLI's subcommands and what they share.
 #ifndef KILN_TOOLS_COMMANDS_H
 #define KILN_TOOLS_COMMANDS_H
 
+#include "kiln/runtime/Metrics.h"
+#include "kiln/runtime/Program.h"
+#include "kiln/runtime/data/Dataset.h"
+
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace kiln::cli {
 
 const char *version();
 
-struct TrainArgs {
-  std::string model = "lenet";
-  int64_t width = 1;
+/// Where the data comes from and which model reads it.
+struct DataArgs {
+  std::string dataset = "fashion-mnist";
   std::string dataDir;
+  std::string model; ///< empty: the dataset's model
+  int64_t width = 1;
+};
+
+struct TrainArgs {
+  DataArgs data;
   int64_t epochs = 2;
   int64_t batchSize = 4;
   double lr = 0.001;
@@ -21,6 +34,15 @@ struct TrainArgs {
   int64_t threads = 0;
   int64_t maxSteps = 0;
   int64_t logEvery = 2000;
+  std::string metricsPath;
+  std::string savePath;
+  std::string resumePath;
+};
+
+struct EvalArgs {
+  DataArgs data;
+  std::string weightsPath;
+  int64_t batchSize = 1000;
   std::string metricsPath;
 };
 
@@ -35,8 +57,41 @@ struct CompileArgs {
 };
 
 int runTrain(const TrainArgs &args);
+int runEval(const EvalArgs &args);
 int runCompile(const CompileArgs &args);
 int runSummary(const std::string &model, int64_t width);
+
+// Shared by train and eval.
+
+/// The model for `data` (its --model, or the dataset's default) and the
+/// dataset's train or test split.
+std::string modelName(const DataArgs &data);
+Dataset loadSplit(const DataArgs &data, bool train);
+
+/// JSON lines for --metrics, written as they come so a run can be watched.
+class MetricsLog {
+public:
+  explicit MetricsLog(const std::string &path);
+  ~MetricsLog();
+  void write(const std::string &line);
+
+private:
+  struct File;
+  std::unique_ptr<File> file_;
+};
+
+/// Runs `program`'s predict entry over `test` in batches of its compiled
+/// size; `firstBatch` sees the first batch's labels and logits.
+Accuracy evaluate(Program &program, const Dataset &test, int64_t batchSize,
+                  const std::function<void(const Tensor &labels,
+                                           const Tensor &logits)> &firstBatch);
+
+/// Prints overall and per-class accuracy as the blitz does and writes the
+/// {"event":"test", ...} metrics record.
+void reportAccuracy(const Accuracy &accuracy, const Dataset &test,
+                    MetricsLog &metrics);
+
+void checkPositive(const char *flag, double value);
 
 } // namespace kiln::cli
 

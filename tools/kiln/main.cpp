@@ -1,10 +1,26 @@
-// kiln: the command-line tool — train, compile (print a stage) and summary.
+// kiln: the command-line tool — train, eval, compile and summary.
 #include "Commands.h"
 
 #include "kiln/runtime/Error.h"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+
+namespace {
+void addDataOptions(CLI::App *cmd, kiln::cli::DataArgs &data) {
+  cmd->add_option("--dataset", data.dataset, "fashion-mnist or cifar10")
+      ->capture_default_str();
+  cmd->add_option("--data", data.dataDir,
+                  "data set folder (Fashion-MNIST: "
+                  "/usr/share/datasets/fashion-mnist)");
+  cmd->add_option("--model", data.model,
+                  "lenet (1 channel) or lenet-cifar (3 channels); default: "
+                  "the data set's");
+  cmd->add_option("--width", data.width,
+                  "multiplies the convolutions' channels")
+      ->capture_default_str();
+}
+} // namespace
 
 int main(int argc, char **argv) {
   CLI::App app{"kiln: a compiler and runtime for small convolutional networks"};
@@ -14,19 +30,14 @@ int main(int argc, char **argv) {
   kiln::cli::TrainArgs train;
   CLI::App *trainCmd =
       app.add_subcommand("train", "Train a model with the blitz recipe");
-  trainCmd->add_option("--model", train.model, "lenet or lenet-cifar")
-      ->capture_default_str();
-  trainCmd->add_option("--width", train.width, "channel multiplier")
-      ->capture_default_str();
-  trainCmd->add_option("--data", train.dataDir, "Fashion-MNIST directory")
-      ->capture_default_str();
+  addDataOptions(trainCmd, train.data);
   trainCmd->add_option("--epochs", train.epochs)->capture_default_str();
   trainCmd->add_option("--batch-size", train.batchSize)->capture_default_str();
   trainCmd->add_option("--lr", train.lr)->capture_default_str();
   trainCmd->add_option("--momentum", train.momentum)->capture_default_str();
   trainCmd->add_option("--seed", train.seed)->capture_default_str();
   trainCmd->add_option("--threads", train.threads,
-                       "worker threads (v0 code runs on one thread)")
+                       "worker threads (accepted; v0 code runs on one thread)")
       ->capture_default_str();
   trainCmd->add_option("--max-steps", train.maxSteps,
                        "stop each epoch after this many steps (0: whole epoch)")
@@ -36,13 +47,29 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   trainCmd->add_option("--metrics", train.metricsPath,
                        "write JSON lines of metrics to this file");
+  trainCmd->add_option("--save", train.savePath,
+                       "write a checkpoint (safetensors) after training");
+  trainCmd->add_option("--resume", train.resumePath,
+                       "start from a checkpoint written by --save");
+
+  kiln::cli::EvalArgs eval;
+  CLI::App *evalCmd =
+      app.add_subcommand("eval", "Test accuracy of saved weights");
+  addDataOptions(evalCmd, eval.data);
+  evalCmd->add_option("--weights", eval.weightsPath,
+                      "state dict or checkpoint (safetensors)")
+      ->required();
+  evalCmd->add_option("--batch-size", eval.batchSize)->capture_default_str();
+  evalCmd->add_option("--metrics", eval.metricsPath,
+                      "write JSON lines of metrics to this file");
 
   kiln::cli::CompileArgs compile;
   CLI::App *compileCmd = app.add_subcommand(
       "compile", "Print a model's program at one stage of the pipeline");
   compileCmd->add_option("--model", compile.model)->capture_default_str();
   compileCmd->add_option("--width", compile.width)->capture_default_str();
-  compileCmd->add_option("--emit", compile.emit, "kiln, loops or llvm")
+  compileCmd->add_option("--emit", compile.emit,
+                         "kiln, loops (alias: linalg) or llvm")
       ->capture_default_str();
   compileCmd->add_flag("--train", compile.train,
                        "the training step instead of predict");
@@ -66,13 +93,12 @@ int main(int argc, char **argv) {
   try {
     if (*trainCmd)
       return kiln::cli::runTrain(train);
+    if (*evalCmd)
+      return kiln::cli::runEval(eval);
     if (*compileCmd)
       return kiln::cli::runCompile(compile);
     if (*summaryCmd)
       return kiln::cli::runSummary(summaryModel, summaryWidth);
-  } catch (const kiln::Error &e) {
-    std::fprintf(stderr, "kiln: error: %s\n", e.what());
-    return 1;
   } catch (const std::exception &e) {
     std::fprintf(stderr, "kiln: error: %s\n", e.what());
     return 1;

@@ -36,6 +36,11 @@ void saveStateDict(const std::string &path,
 void loadStateDict(const std::string &path,
                    const std::vector<std::pair<std::string, Tensor>> &params);
 
+/// Loads parameters from a state dict or from a checkpoint, ignoring a
+/// checkpoint's optimizer state; refuses the same mismatches as loadStateDict.
+void loadParameters(const std::string &path,
+                    const std::vector<std::pair<std::string, Tensor>> &params);
+
 /// Writes the program's parameters, optimizer state and step count, with
 /// `hyperParameters` (and "kiln_version") as the file's metadata.
 void saveCheckpoint(const std::string &path, const Program &program,

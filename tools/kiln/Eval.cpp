@@ -1,0 +1,68 @@
+// kiln eval: test accuracy of saved weights, with the blitz's
+// GroundTruth / Predicted lines for the first test images.
+#include "Commands.h"
+
+#include "kiln/Compiler.h"
+#include "kiln/models/LeNet.h"
+#include "kiln/runtime/Checkpoint.h"
+#include "kiln/runtime/Error.h"
+
+#include <cstdio>
+
+namespace kiln::cli {
+
+namespace {
+// The class of the largest logit of row `row`; the first one wins ties.
+int64_t argmaxRow(const Tensor &logits, int64_t row) {
+  int64_t classes = logits.size(1), best = 0;
+  const float *values = logits.data<float>() + row * classes;
+  for (int64_t c = 1; c < classes; ++c) {
+    if (values[c] > values[best])
+      best = c;
+  }
+  return best;
+}
+} // namespace
+
+int runEval(const EvalArgs &a) {
+  checkPositive("--batch-size", double(a.batchSize));
+  if (a.weightsPath.empty())
+    throw Error("kiln eval needs --weights FILE: a state dict or checkpoint "
+                "written by kiln train --save");
+  std::string name = modelName(a.data);
+  Dataset test = loadSplit(a.data, /*train=*/false);
+  auto model = models::makeModel(name, a.data.width);
+  loadParameters(a.weightsPath, model->namedParameters());
+  std::vector<int64_t> shape = models::modelInputShape(name);
+  CompileSpec spec;
+  spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
+  spec.train = false;
+  spec.predictBatch = a.batchSize;
+  Program program = compile(*model, spec);
+
+  MetricsLog metrics(a.metricsPath);
+  Accuracy accuracy = evaluate(
+      program, test, a.batchSize, [&](const Tensor &labels, const Tensor &logits) {
+        int64_t shown = std::min<int64_t>(4, labels.size(0));
+        std::string truth = "GroundTruth: ", predicted = "Predicted:   ";
+        std::string json = "{\"event\":\"first_batch\",\"ground_truth\":[";
+        std::string jsonPredicted = "],\"predicted\":[";
+        for (int64_t i = 0; i < shown; ++i) {
+          int64_t label = labels.data<int64_t>()[i];
+          int64_t guess = argmaxRow(logits, i);
+          char cell[32];
+          std::snprintf(cell, sizeof cell, " %-12s", test.classNames[label].c_str());
+          truth += cell;
+          std::snprintf(cell, sizeof cell, " %-12s", test.classNames[guess].c_str());
+          predicted += cell;
+          json += (i ? ",\"" : "\"") + test.classNames[label] + "\"";
+          jsonPredicted += (i ? ",\"" : "\"") + test.classNames[guess] + "\"";
+        }
+        std::printf("%s\n%s\n", truth.c_str(), predicted.c_str());
+        metrics.write(json + jsonPredicted + "]}");
+      });
+  reportAccuracy(accuracy, test, metrics);
+  return 0;
+}
+
+} // namespace kiln::cli

@@ -1,0 +1,109 @@
+// What kiln train and kiln eval share: data sets, metrics, evaluation.
+#include "Commands.h"
+
+#include "kiln/runtime/Error.h"
+#include "kiln/runtime/data/BatchLoader.h"
+#include "kiln/runtime/data/Cifar10.h"
+
+#include <cstdio>
+#include <fstream>
+
+namespace kiln::cli {
+
+const char *version() { return "0.1.0 (CPU; CUDA backend not built)"; }
+
+void checkPositive(const char *flag, double value) {
+  if (!(value > 0))
+    throw Error(std::string(flag) + " must be positive, got " +
+                std::to_string(value));
+}
+
+std::string modelName(const DataArgs &data) {
+  if (data.dataset == "fashion-mnist") {
+    if (!data.model.empty() && data.model != "lenet")
+      throw Error("Fashion-MNIST has 1-channel images, which only --model "
+                  "lenet reads; got '" + data.model + "'");
+    return "lenet";
+  }
+  if (data.dataset == "cifar10") {
+    if (!data.model.empty() && data.model != "lenet-cifar")
+      throw Error("CIFAR-10 has 3-channel images, which only --model "
+                  "lenet-cifar reads; got '" + data.model + "'");
+    return "lenet-cifar";
+  }
+  throw Error("unknown --dataset '" + data.dataset +
+              "'; choose fashion-mnist or cifar10");
+}
+
+Dataset loadSplit(const DataArgs &data, bool train) {
+  modelName(data); // checks the dataset and model fit
+  if (data.dataset == "cifar10") {
+    if (data.dataDir.empty())
+      throw Error("--dataset cifar10 needs --data DIR: the folder holding "
+                  "CIFAR-10's binary version (data_batch_1.bin ...)");
+    return loadCifar10(data.dataDir, train);
+  }
+  return loadFashionMnist(
+      data.dataDir.empty() ? defaultFashionMnistDir() : data.dataDir, train);
+}
+
+struct MetricsLog::File {
+  std::ofstream out;
+};
+
+MetricsLog::MetricsLog(const std::string &path) {
+  if (path.empty())
+    return;
+  file_ = std::make_unique<File>();
+  file_->out.open(path);
+  if (!file_->out)
+    throw Error("cannot write metrics to '" + path +
+                "'; check the directory exists and is writable");
+}
+
+MetricsLog::~MetricsLog() = default;
+
+void MetricsLog::write(const std::string &line) {
+  if (file_)
+    file_->out << line << "\n" << std::flush;
+}
+
+Accuracy evaluate(Program &program, const Dataset &test, int64_t batchSize,
+                  const std::function<void(const Tensor &, const Tensor &)>
+                      &firstBatch) {
+  std::vector<int64_t> shape = test.images.shape();
+  shape[0] = batchSize;
+  Tensor images = Tensor::empty(shape);
+  Tensor labels = Tensor::empty({batchSize}, DType::I64);
+  Accuracy accuracy(static_cast<int64_t>(test.classNames.size()));
+  BatchLoader loader(test, batchSize, /*shuffle=*/false, 0,
+                     /*dropLast=*/false);
+  int64_t count = 0;
+  bool first = true;
+  while (loader.next(images, labels, count)) {
+    const Tensor &logits = program.predict(images);
+    if (first && firstBatch)
+      firstBatch(labels, logits);
+    first = false;
+    accuracy.add(logits, labels, count);
+  }
+  return accuracy;
+}
+
+void reportAccuracy(const Accuracy &accuracy, const Dataset &test,
+                    MetricsLog &metrics) {
+  std::printf("Accuracy of the network on the %lld test images: %.2f %%\n",
+              static_cast<long long>(accuracy.total()),
+              100 * accuracy.overall());
+  std::vector<double> perClass = accuracy.perClass();
+  std::string json = "{\"event\":\"test\",\"accuracy\":" +
+                     std::to_string(accuracy.overall()) + ",\"per_class\":[";
+  for (size_t c = 0; c < perClass.size(); ++c) {
+    std::printf("Accuracy for class: %-12s is %.1f %%\n",
+                test.classNames[c].c_str(), 100 * perClass[c]);
+    json += (c ? "," : "") + std::to_string(perClass[c]);
+  }
+  metrics.write(json + "]}");
+}
+
+} // namespace kiln::cli

@@ -1,0 +1,137 @@
+// kiln train: the blitz's training loop over a compiled train_step.
+#include "Commands.h"
+
+#include "kiln/Compiler.h"
+#include "kiln/models/LeNet.h"
+#include "kiln/runtime/Checkpoint.h"
+#include "kiln/runtime/Error.h"
+#include "kiln/runtime/data/BatchLoader.h"
+
+#include <chrono>
+#include <cstdio>
+#include <unistd.h>
+
+namespace kiln::cli {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void printProgress(int64_t epoch, int64_t step, int64_t steps, double rate) {
+  int filled = static_cast<int>(30.0 * step / steps);
+  std::printf("\r\033[Kepoch %lld [%-30s] %lld/%lld  %.0f img/s",
+              static_cast<long long>(epoch), std::string(filled, '#').c_str(),
+              static_cast<long long>(step), static_cast<long long>(steps),
+              rate);
+  std::fflush(stdout);
+}
+} // namespace
+
+int runTrain(const TrainArgs &a) {
+  checkPositive("--batch-size", double(a.batchSize));
+  checkPositive("--epochs", double(a.epochs));
+  checkPositive("--lr", a.lr);
+  checkPositive("--log-every", double(a.logEvery));
+  if (a.momentum < 0)
+    throw Error("--momentum must be >= 0, got " + std::to_string(a.momentum));
+  std::string name = modelName(a.data);
+  Dataset train = loadSplit(a.data, /*train=*/true);
+  Dataset test = loadSplit(a.data, /*train=*/false);
+  if (a.batchSize > train.size())
+    throw Error("--batch-size " + std::to_string(a.batchSize) +
+                " is larger than the training set (" +
+                std::to_string(train.size()) + " images)");
+
+  manualSeed(a.seed);
+  auto model = models::makeModel(name, a.data.width);
+  std::vector<int64_t> shape = models::modelInputShape(name);
+  CompileSpec spec;
+  spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
+  spec.sgd.lr = a.lr;
+  spec.sgd.momentum = a.momentum;
+  spec.predictBatch = 1000;
+  auto compileStart = Clock::now();
+  Program program = compile(*model, spec);
+  std::fprintf(stderr, "compiled %s (%lld parameters) in %.2f s\n",
+               name.c_str(), static_cast<long long>(model->parameterCount()),
+               secondsSince(compileStart));
+  if (!a.resumePath.empty()) {
+    loadCheckpoint(a.resumePath, program);
+    std::fprintf(stderr, "resumed from %s after %lld steps\n",
+                 a.resumePath.c_str(),
+                 static_cast<long long>(program.stepsTaken()));
+  }
+
+  MetricsLog metrics(a.metricsPath);
+  bool tty = isatty(STDOUT_FILENO);
+  // The loader's seed advances with the steps already taken, so a resumed
+  // run does not replay the batches it has seen.
+  BatchLoader loader(train, a.batchSize, /*shuffle=*/true,
+                     a.seed + static_cast<uint64_t>(program.stepsTaken()),
+                     /*dropLast=*/true);
+  Tensor images = Tensor::empty(spec.inputShape);
+  Tensor labels = Tensor::empty({a.batchSize}, DType::I64);
+  int64_t steps = loader.batchesPerEpoch();
+  if (a.maxSteps > 0)
+    steps = std::min(steps, a.maxSteps);
+  auto trainStart = Clock::now();
+  int64_t seen = 0;
+  for (int64_t epoch = 1; epoch <= a.epochs; ++epoch) {
+    loader.startEpoch();
+    double running = 0;
+    auto windowStart = Clock::now();
+    int64_t count = 0;
+    for (int64_t step = 1; step <= steps && loader.next(images, labels, count);
+         ++step) {
+      running += program.trainStep(images, labels);
+      seen += a.batchSize;
+      if (step % a.logEvery == 0) {
+        double rate = a.logEvery * a.batchSize / secondsSince(windowStart);
+        if (tty)
+          std::printf("\r\033[K");
+        std::printf("[%lld, %5lld] loss: %.3f\n", static_cast<long long>(epoch),
+                    static_cast<long long>(step), running / a.logEvery);
+        std::fflush(stdout);
+        char line[200];
+        std::snprintf(line, sizeof line,
+                      "{\"epoch\":%lld,\"step\":%lld,\"loss\":%.6f,"
+                      "\"images_per_s\":%.1f}",
+                      static_cast<long long>(epoch),
+                      static_cast<long long>(step), running / a.logEvery, rate);
+        metrics.write(line);
+        running = 0;
+        windowStart = Clock::now();
+      } else if (tty && step % 100 == 0) {
+        printProgress(epoch, step, steps, seen / secondsSince(trainStart));
+      }
+    }
+  }
+  if (tty)
+    std::printf("\r\033[K");
+  double trainSeconds = secondsSince(trainStart);
+  double rate = seen / trainSeconds;
+  std::printf("trained %lld steps in %.1f s (%.0f images/s)\n",
+              static_cast<long long>(seen / a.batchSize), trainSeconds, rate);
+  char line[200];
+  std::snprintf(line, sizeof line,
+                "{\"event\":\"train_end\",\"images_per_s\":%.1f,"
+                "\"train_s\":%.3f}",
+                rate, trainSeconds);
+  metrics.write(line);
+  if (!a.savePath.empty()) {
+    saveCheckpoint(a.savePath, program,
+                   {{"model", name},
+                    {"dataset", a.data.dataset},
+                    {"lr", std::to_string(a.lr)},
+                    {"momentum", std::to_string(a.momentum)},
+                    {"batch_size", std::to_string(a.batchSize)}});
+    std::printf("saved %s\n", a.savePath.c_str());
+  }
+  reportAccuracy(evaluate(program, test, 1000, nullptr), test, metrics);
+  return 0;
+}
+
+} // namespace kiln::cli
