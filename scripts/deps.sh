@@ -7,7 +7,7 @@ kiln_deps() (
   set -euo pipefail
   local packages=(
     llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
-    catch2 libfmt-dev zlib1g-dev libcli11-dev nlohmann-json3-dev
+    catch2 libfmt-dev zlib1g-dev libpng-dev libcli11-dev nlohmann-json3-dev
     dataset-fashion-mnist
     ninja-build ccache cmake g++
     python3 python3-numpy
