@@ -2,6 +2,8 @@
 #include "kiln/Compiler.h"
 
 #include "../Frontend/Importer.h"
+#include "Cache.h"
+#include "ObjectCode.h"
 #include "Pipeline.h"
 #include "kiln/Compiler/Passes.h"
 #include "kiln/runtime/Error.h"
@@ -51,16 +53,29 @@ std::string emitProgram(nn::Module &model, const CompileSpec &spec,
   return text;
 }
 
+// Lowers and compiles `module` (kiln level), or loads the same program from
+// the on-disk cache.
 static Program finish(std::unique_ptr<MLIRContext> context,
                       OwningOpRef<ModuleOp> module,
                       std::vector<std::pair<std::string, Tensor>> params,
                       int64_t labelBound) {
-  lowerToLoops(*module);
-  std::vector<EntryPoint> entries = describeEntryPoints(*module, labelBound);
-  lowerToLlvm(*module);
-  std::shared_ptr<void> keepAlive =
-      jitCompile(std::move(context), std::move(module), entries);
-  return Program(std::move(entries), std::move(params), std::move(keepAlive));
+  std::string key =
+      programKey(print(*module) + "\nlabels " + std::to_string(labelBound));
+  std::optional<CachedProgram> cached = loadCachedProgram(key);
+  if (!cached) {
+    lowerToLoops(*module);
+    CachedProgram fresh;
+    fresh.entries = describeEntryPoints(*module, labelBound);
+    lowerToLlvm(*module);
+    fresh.object = compileToObject(*module, fresh.entries);
+    storeCachedProgram(key, fresh);
+    cached = std::move(fresh);
+  }
+  module = nullptr; // The module must die before its context.
+  context.reset();
+  std::shared_ptr<void> code = loadObject(cached->object, cached->entries);
+  return Program(std::move(cached->entries), std::move(params),
+                 std::move(code));
 }
 
 Program compile(nn::Module &model, const CompileSpec &spec) {

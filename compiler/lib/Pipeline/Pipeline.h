@@ -42,12 +42,6 @@ void lowerToLlvm(mlir::ModuleOp module);
 std::vector<EntryPoint> describeEntryPoints(mlir::ModuleOp module,
                                             int64_t labelBound);
 
-/// JIT-compiles an LLVM-dialect module at -O3 for the host CPU and fills in
-/// each entry's function pointer; returns what keeps the code alive.
-std::shared_ptr<void> jitCompile(std::unique_ptr<mlir::MLIRContext> context,
-                                 mlir::OwningOpRef<mlir::ModuleOp> module,
-                                 std::vector<EntryPoint> &entries);
-
 } // namespace kiln
 
 #endif // KILN_PIPELINE_PIPELINE_H

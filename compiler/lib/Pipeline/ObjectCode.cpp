@@ -1,0 +1,194 @@
+// LLVM-dialect modules to optimised object code, and object code to callable
+// functions through ORC's LLJIT.
+#include "ObjectCode.h"
+
+#include "kiln/runtime/Error.h"
+
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+
+namespace kiln {
+
+namespace {
+
+std::string errorText(llvm::Error error) {
+  std::string text;
+  llvm::raw_string_ostream stream(text);
+  stream << error;
+  return text;
+}
+
+// The host as LLVM describes it, created once.
+struct HostTarget {
+  llvm::orc::JITTargetMachineBuilder builder{llvm::Triple()};
+  std::unique_ptr<llvm::TargetMachine> machine;
+  std::string cpu, features;
+};
+
+HostTarget &host() {
+  static HostTarget target = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    // KILN_LLVM_ARGS passes options to LLVM, e.g. -pass-remarks=loop-vectorize.
+    const char *argv[] = {"kiln"};
+    llvm::cl::ParseCommandLineOptions(1, argv, "", nullptr, "KILN_LLVM_ARGS");
+    HostTarget t;
+    auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!builder)
+      throw Error("cannot describe this CPU to LLVM: " +
+                  errorText(builder.takeError()));
+    t.builder = std::move(*builder);
+    t.builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+    t.builder.setRelocationModel(llvm::Reloc::PIC_);
+    auto machine = t.builder.createTargetMachine();
+    if (!machine)
+      throw Error("LLVM has no code generator for this CPU: " +
+                  errorText(machine.takeError()));
+    t.machine = std::move(*machine);
+    t.cpu = t.builder.getCPU();
+    t.features = t.builder.getFeatures().getString();
+    return t;
+  }();
+  return target;
+}
+
+// `_kiln_<name>(void **args)` calls `name` with *args[i] as argument i: the
+// packed convention Program uses, one signature for every entry point.
+void addPackedWrapper(llvm::Module &module, llvm::Function &function) {
+  // Inlining the program into its wrapper would only compile it twice.
+  function.addFnAttr(llvm::Attribute::NoInline);
+  llvm::LLVMContext &context = module.getContext();
+  auto *pointer = llvm::PointerType::getUnqual(context);
+  auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(context),
+                                       {pointer}, /*isVarArg=*/false);
+  auto *wrapper =
+      llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
+                             "_kiln_" + function.getName(), module);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(context, "entry", wrapper));
+  llvm::SmallVector<llvm::Value *> arguments;
+  for (unsigned i = 0; i < function.arg_size(); ++i) {
+    llvm::Value *slot = b.CreateConstGEP1_64(pointer, wrapper->getArg(0), i);
+    llvm::Value *address = b.CreateLoad(pointer, slot);
+    arguments.push_back(b.CreateLoad(function.getArg(i)->getType(), address));
+  }
+  b.CreateCall(&function, arguments);
+  b.CreateRetVoid();
+}
+
+// LLVM's -O3 pipeline with loop and SLP vectorisation for the host CPU.
+void optimize(llvm::Module &module, HostTarget &target) {
+  // The vectoriser's cost model reads the CPU from each function.
+  for (llvm::Function &function : module) {
+    if (function.isDeclaration())
+      continue;
+    function.addFnAttr("target-cpu", target.cpu);
+    function.addFnAttr("target-features", target.features);
+  }
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager cgscc;
+  llvm::ModuleAnalysisManager modules;
+  llvm::PipelineTuningOptions tuning;
+  tuning.LoopUnrolling = true;
+  tuning.LoopInterleaving = true;
+  tuning.LoopVectorization = true;
+  tuning.SLPVectorization = true;
+  llvm::PassBuilder builder(target.machine.get(), tuning);
+  builder.registerModuleAnalyses(modules);
+  builder.registerCGSCCAnalyses(cgscc);
+  builder.registerFunctionAnalyses(functions);
+  builder.registerLoopAnalyses(loops);
+  builder.crossRegisterProxies(loops, functions, cgscc, modules);
+  builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3)
+      .run(module, modules);
+}
+
+} // namespace
+
+std::string hostTargetDescription() {
+  HostTarget &target = host();
+  return target.builder.getTargetTriple().str() + " " + target.cpu + " " +
+         target.features;
+}
+
+std::string compileToObject(mlir::ModuleOp module,
+                            const std::vector<EntryPoint> &entries) {
+  HostTarget &target = host();
+  llvm::LLVMContext context;
+  std::unique_ptr<llvm::Module> llvmModule =
+      mlir::translateModuleToLLVMIR(module, context, "kiln");
+  if (!llvmModule)
+    throw Error("could not translate the program to LLVM IR; this is a bug "
+                "in kiln, please report it with the model");
+  llvmModule->setTargetTriple(target.builder.getTargetTriple().str());
+  llvmModule->setDataLayout(target.machine->createDataLayout());
+  for (const EntryPoint &entry : entries) {
+    llvm::Function *function = llvmModule->getFunction(entry.name);
+    if (!function)
+      throw Error("the compiled program has no function '" + entry.name + "'");
+    addPackedWrapper(*llvmModule, *function);
+  }
+  optimize(*llvmModule, target);
+  if (const char *path = std::getenv("KILN_DUMP_LLVM")) {
+    std::error_code error;
+    llvm::raw_fd_ostream out(path, error);
+    llvmModule->print(out, nullptr);
+  }
+
+  llvm::SmallVector<char, 0> buffer;
+  llvm::raw_svector_ostream stream(buffer);
+  llvm::legacy::PassManager codegen;
+  if (target.machine->addPassesToEmitFile(codegen, stream, nullptr,
+                                          llvm::CodeGenFileType::ObjectFile))
+    throw Error("LLVM cannot emit object files for this CPU");
+  codegen.run(*llvmModule);
+  std::string object(buffer.begin(), buffer.end());
+  if (const char *path = std::getenv("KILN_DUMP_OBJECT"))
+    std::ofstream(path, std::ios::binary) << object;
+  return object;
+}
+
+std::shared_ptr<void> loadObject(const std::string &object,
+                                 std::vector<EntryPoint> &entries) {
+  HostTarget &target = host();
+  auto jit = llvm::orc::LLJITBuilder()
+                 .setJITTargetMachineBuilder(target.builder)
+                 .create();
+  if (!jit)
+    throw Error("cannot start LLVM's JIT: " + errorText(jit.takeError()));
+  // Generated code calls libm (expf, logf, powf) from this process.
+  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      (*jit)->getDataLayout().getGlobalPrefix());
+  if (!process)
+    throw Error("cannot search this process for symbols: " +
+                errorText(process.takeError()));
+  (*jit)->getMainJITDylib().addGenerator(std::move(*process));
+  if (llvm::Error error = (*jit)->addObjectFile(
+          llvm::MemoryBuffer::getMemBufferCopy(object, "kiln-program")))
+    throw Error("cannot load compiled code: " + errorText(std::move(error)));
+  for (EntryPoint &entry : entries) {
+    auto address = (*jit)->lookup("_kiln_" + entry.name);
+    if (!address)
+      throw Error("compiled code has no entry point '" + entry.name +
+                  "': " + errorText(address.takeError()));
+    entry.function = address->toPtr<PackedFunction>();
+  }
+  return std::shared_ptr<llvm::orc::LLJIT>(std::move(*jit));
+}
+
+} // namespace kiln
