@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -33,7 +34,11 @@ void syncFile(const std::string &path) {
 
 void writeFileAtomically(const std::string &path,
                          const std::function<void(std::ostream &)> &write) {
-  std::string temporary = path + ".tmp";
+  // Unique per process and call, so concurrent writers of one path (two
+  // processes filling the program cache, say) never share a temporary file.
+  static std::atomic<unsigned> counter{0};
+  std::string temporary = fmt::format("{}.tmp.{}.{}", path, ::getpid(),
+                                      counter.fetch_add(1));
   try {
     errno = 0;
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);

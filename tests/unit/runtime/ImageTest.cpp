@@ -50,7 +50,7 @@ TEST_CASE("writePng and readPng round-trip a 2x3 RGB image exactly",
   const std::string path = dir.file("rgb.png");
   Image written = knownRgb();
   kiln::writePng(path, written);
-  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  CHECK_FALSE(kiln::test::hasTemporaryFile(path));
 
   Image read = kiln::readPng(path);
   CHECK(read.width == 2);

@@ -55,7 +55,7 @@ TEST_CASE("safetensors round-trips tensors of every dtype", "[safetensors]") {
                           {"step", steps},
                           {"column", column}},
                          {{"epoch", "2"}, {"model", "lenet"}});
-  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  CHECK_FALSE(kiln::test::hasTemporaryFile(path));
 
   auto tensors = kiln::readSafetensors(path);
   REQUIRE(tensors.size() == 4);
@@ -221,7 +221,7 @@ TEST_CASE("writing refuses bad names and never leaves a half file",
                                               throw kiln::Error("disk full");
                                             }),
                   kiln::Error);
-  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  CHECK_FALSE(kiln::test::hasTemporaryFile(path));
   CHECK(kiln::readSafetensors(path)[0].second.item() == 3.0);
 
   CHECK_THROWS_WITH(

@@ -39,6 +39,18 @@ private:
   std::filesystem::path path_;
 };
 
+/// Whether a temporary file of an atomic write of `path` was left behind.
+inline bool hasTemporaryFile(const std::string &path) {
+  std::filesystem::path target(path);
+  std::string prefix = target.filename().string() + ".tmp";
+  for (const auto &entry :
+       std::filesystem::directory_iterator(target.parent_path())) {
+    if (entry.path().filename().string().rfind(prefix, 0) == 0)
+      return true;
+  }
+  return false;
+}
+
 /// The bytes of an IDX file: big-endian magic, big-endian sizes, then data.
 inline std::vector<uint8_t> idxBytes(uint32_t magic,
                                      const std::vector<uint32_t> &dims,
