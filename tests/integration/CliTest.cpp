@@ -206,3 +206,13 @@ TEST_CASE("kiln eval needs --weights and CIFAR-10 needs --data") {
   requireUserError(noData);
   CHECK(contains(noData.err, "--data"));
 }
+
+TEST_CASE("kiln compile --memory-report sizes LeNet's train step") {
+  CliResult r = runKiln("compile --train --memory-report");
+  INFO("stderr: " << r.err);
+  REQUIRE(r.code == 0);
+  // 61,706 float parameters, and as many momentum values plus the step.
+  CHECK(contains(r.out, "parameters            246824 bytes"));
+  CHECK(contains(r.out, "optimizer state       246832 bytes"));
+  CHECK(contains(r.out, "peak"));
+}

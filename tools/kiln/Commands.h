@@ -51,6 +51,7 @@ struct CompileArgs {
   int64_t width = 1;
   std::string emit = "kiln";
   bool train = false;
+  bool memoryReport = false;
   int64_t batchSize = 4;
   double lr = 0.001;
   double momentum = 0.9;

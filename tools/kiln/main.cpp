@@ -73,6 +73,8 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   compileCmd->add_flag("--train", compile.train,
                        "the training step instead of predict");
+  compileCmd->add_flag("--memory-report", compile.memoryReport,
+                       "compile and print the bytes of every buffer instead");
   compileCmd->add_option("--batch-size", compile.batchSize)
       ->capture_default_str();
   compileCmd->add_option("--lr", compile.lr)->capture_default_str();
