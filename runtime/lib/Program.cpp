@@ -3,6 +3,8 @@
 
 #include "kiln/runtime/Error.h"
 
+#include <sstream>
+
 namespace kiln {
 
 static std::string shapeText(const std::vector<int64_t> &shape) {
@@ -188,6 +190,67 @@ int64_t Program::arenaBytes(const std::string &name) const {
       return arg.shape[0];
   }
   return 0;
+}
+
+namespace {
+constexpr const char *kEntriesFormat = "kiln-program-entries 1";
+} // namespace
+
+std::string formatEntryPoints(const std::vector<EntryPoint> &entries) {
+  std::ostringstream out;
+  out << kEntriesFormat << "\n";
+  for (const EntryPoint &entry : entries) {
+    out << "entry " << entry.name << " " << entry.args.size() << "\n";
+    for (const ArgSpec &arg : entry.args) {
+      out << "arg " << static_cast<int>(arg.role) << " "
+          << static_cast<int>(arg.dtype) << " " << arg.bound << " "
+          << arg.shape.size();
+      for (int64_t size : arg.shape)
+        out << " " << size;
+      out << " " << arg.name << "\n";
+    }
+  }
+  return out.str();
+}
+
+std::vector<EntryPoint> parseEntryPoints(const std::string &text) {
+  std::istringstream in(text);
+  auto fail = [](const std::string &what) {
+    return Error("not a kiln entry-point description: " + what +
+                 "; regenerate it with this version of kiln");
+  };
+  std::string line;
+  if (!std::getline(in, line) || line != kEntriesFormat)
+    throw fail("the first line is not '" + std::string(kEntriesFormat) + "'");
+  std::vector<EntryPoint> entries;
+  std::string word;
+  while (in >> word) {
+    size_t count = 0;
+    EntryPoint entry;
+    if (word != "entry" || !(in >> entry.name >> count) || count > 10000)
+      throw fail("bad entry line");
+    for (size_t i = 0; i < count; ++i) {
+      ArgSpec arg;
+      int role = 0, dtype = 0;
+      size_t rank = 0;
+      if (!(in >> word >> role >> dtype >> arg.bound >> rank) ||
+          word != "arg" || role < 0 || role > 5 || dtype < 0 || dtype > 2 ||
+          rank > 8)
+        throw fail("bad argument of entry '" + entry.name + "'");
+      arg.role = static_cast<ArgRole>(role);
+      arg.dtype = static_cast<DType>(dtype);
+      arg.shape.resize(rank);
+      for (int64_t &size : arg.shape) {
+        if (!(in >> size) || size < 0 || size > (int64_t{1} << 40))
+          throw fail("bad shape in entry '" + entry.name + "'");
+      }
+      if (!(in >> arg.name))
+        throw fail("an argument of entry '" + entry.name + "' has no name");
+      entry.args.push_back(std::move(arg));
+    }
+    entries.push_back(std::move(entry));
+  }
+  return entries;
 }
 
 } // namespace kiln

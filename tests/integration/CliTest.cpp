@@ -216,3 +216,23 @@ TEST_CASE("kiln compile --memory-report sizes LeNet's train step") {
   CHECK(contains(r.out, "optimizer state       246832 bytes"));
   CHECK(contains(r.out, "peak"));
 }
+
+TEST_CASE("kiln compile --aot writes an object file, a header and weights") {
+  const fs::path dir = scratchDir() / "aot";
+  CliResult r = runKiln("compile --aot --train --batch-size 4 -o '" +
+                        dir.string() + "'");
+  INFO("stderr: " << r.err);
+  REQUIRE(r.code == 0);
+  REQUIRE(fs::file_size(dir / "lenet.o") > 1000);
+  REQUIRE(fs::file_size(dir / "lenet.safetensors") > 61706 * 4);
+  std::ifstream file(dir / "lenet.h");
+  std::stringstream header;
+  header << file.rdbuf();
+  CHECK(contains(header.str(), "void lenet_train_step(void **args);"));
+  CHECK(contains(header.str(), "void lenet_predict(void **args);"));
+  CHECK(contains(header.str(), "input labels: int64 [4]"));
+  CHECK(contains(header.str(), "parameters 246824 bytes"));
+  CliResult noDir = runKiln("compile --aot");
+  requireUserError(noDir);
+  CHECK(contains(noDir.err, "-o DIR"));
+}

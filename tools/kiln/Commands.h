@@ -52,6 +52,9 @@ struct CompileArgs {
   std::string emit = "kiln";
   bool train = false;
   bool memoryReport = false;
+  bool aot = false;
+  std::string outputDir;
+  std::string weightsPath;
   int64_t batchSize = 4;
   double lr = 0.001;
   double momentum = 0.9;
@@ -60,6 +63,7 @@ struct CompileArgs {
 int runTrain(const TrainArgs &args);
 int runEval(const EvalArgs &args);
 int runCompile(const CompileArgs &args);
+int runAot(const CompileArgs &args);
 int runSummary(const std::string &model, int64_t width);
 
 // Shared by train and eval.

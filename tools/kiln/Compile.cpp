@@ -56,6 +56,8 @@ void printMemoryReport(const Program &program) {
 
 int runCompile(const CompileArgs &a) {
   checkPositive("--batch-size", double(a.batchSize));
+  if (a.aot)
+    return runAot(a);
   Stage stage;
   if (a.emit == "kiln")
     stage = Stage::Kiln;

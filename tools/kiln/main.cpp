@@ -73,6 +73,12 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   compileCmd->add_flag("--train", compile.train,
                        "the training step instead of predict");
+  compileCmd->add_flag("--aot", compile.aot,
+                       "write an object file, C header and weights to -o DIR");
+  compileCmd->add_option("-o,--output", compile.outputDir,
+                         "output folder for --aot");
+  compileCmd->add_option("--weights", compile.weightsPath,
+                         "weights to bundle with --aot (default: initial)");
   compileCmd->add_flag("--memory-report", compile.memoryReport,
                        "compile and print the bytes of every buffer instead");
   compileCmd->add_option("--batch-size", compile.batchSize)

@@ -44,6 +44,16 @@ std::string emitProgram(nn::Module &model, const CompileSpec &spec,
 /// The Program shares the model's parameter tensors.
 Program compile(nn::Module &model, const CompileSpec &spec);
 
+/// An ahead-of-time compiled program: a PIC object file for the host CPU
+/// exporting `<prefix><entry>(void **args)` per entry point and
+/// `const char <prefix>entries[]` describing them (formatEntryPoints).
+struct AotBundle {
+  std::string object;
+  std::vector<EntryPoint> entries;
+};
+AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
+                     const std::string &prefix);
+
 /// A traced scalar function of named parameters and inputs, for tests and
 /// the blitz's autograd examples: entries "f" and, with `gradient`, "f_grad"
 /// (returning the value and the gradient of every parameter).

@@ -18,7 +18,6 @@
 namespace kiln {
 
 namespace {
-constexpr const char *kFormat = "kiln-program-entries 1";
 
 // Identifies the binary holding this code: any rebuild changes it.
 std::string buildIdentity() {
@@ -34,57 +33,6 @@ std::string buildIdentity() {
          std::to_string(status.st_mtim.tv_nsec);
 }
 
-std::string describe(const std::vector<EntryPoint> &entries) {
-  std::ostringstream out;
-  out << kFormat << "\n";
-  for (const EntryPoint &entry : entries) {
-    out << "entry " << entry.name << " " << entry.args.size() << "\n";
-    for (const ArgSpec &arg : entry.args) {
-      out << "arg " << static_cast<int>(arg.role) << " "
-          << static_cast<int>(arg.dtype) << " " << arg.bound << " "
-          << arg.shape.size();
-      for (int64_t size : arg.shape)
-        out << " " << size;
-      out << " " << arg.name << "\n";
-    }
-  }
-  return out.str();
-}
-
-std::optional<std::vector<EntryPoint>> parse(std::istream &in) {
-  std::string line;
-  if (!std::getline(in, line) || line != kFormat)
-    return std::nullopt;
-  std::vector<EntryPoint> entries;
-  std::string word;
-  while (in >> word) {
-    size_t count = 0;
-    EntryPoint entry;
-    if (word != "entry" || !(in >> entry.name >> count) || count > 10000)
-      return std::nullopt;
-    for (size_t i = 0; i < count; ++i) {
-      ArgSpec arg;
-      int role = 0, dtype = 0;
-      size_t rank = 0;
-      if (!(in >> word >> role >> dtype >> arg.bound >> rank) ||
-          word != "arg" || role < 0 || role > 5 || dtype < 0 || dtype > 2 ||
-          rank > 8)
-        return std::nullopt;
-      arg.role = static_cast<ArgRole>(role);
-      arg.dtype = static_cast<DType>(dtype);
-      arg.shape.resize(rank);
-      for (int64_t &size : arg.shape) {
-        if (!(in >> size) || size < 0)
-          return std::nullopt;
-      }
-      if (!(in >> arg.name))
-        return std::nullopt;
-      entry.args.push_back(std::move(arg));
-    }
-    entries.push_back(std::move(entry));
-  }
-  return entries;
-}
 } // namespace
 
 std::string programKey(const std::string &programText) {
@@ -116,10 +64,14 @@ std::optional<CachedProgram> loadCachedProgram(const std::string &key) {
   std::ifstream objectFile(dir + "/" + key + ".o", std::ios::binary);
   if (!entriesFile || !objectFile)
     return std::nullopt;
-  std::optional<std::vector<EntryPoint>> entries = parse(entriesFile);
-  if (!entries)
-    return std::nullopt;
-  std::ostringstream object;
+  std::ostringstream text, object;
+  text << entriesFile.rdbuf();
+  std::optional<std::vector<EntryPoint>> entries;
+  try {
+    entries = parseEntryPoints(text.str());
+  } catch (const std::exception &) {
+    return std::nullopt; // A damaged cache entry is compiled again.
+  }
   object << objectFile.rdbuf();
   if (object.str().empty())
     return std::nullopt;
@@ -134,7 +86,7 @@ void storeCachedProgram(const std::string &key, const CachedProgram &program) {
     std::filesystem::create_directories(dir);
     // The object goes last: a key with both files is complete.
     writeFileAtomically(dir + "/" + key + ".entries", [&](std::ostream &out) {
-      out << describe(program.entries);
+      out << formatEntryPoints(program.entries);
     });
     writeFileAtomically(dir + "/" + key + ".o", [&](std::ostream &out) {
       out << program.object;

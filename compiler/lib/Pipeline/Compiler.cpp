@@ -85,6 +85,19 @@ Program compile(nn::Module &model, const CompileSpec &spec) {
                 labelBoundOf(model, spec));
 }
 
+AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
+                     const std::string &prefix) {
+  auto context = makeContext();
+  OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
+  lowerToLoops(*module);
+  AotBundle bundle;
+  bundle.entries = describeEntryPoints(*module, labelBoundOf(model, spec));
+  lowerToLlvm(*module);
+  bundle.object = compileToObject(*module, bundle.entries, prefix,
+                                  /*embedEntries=*/true);
+  return bundle;
+}
+
 Program compileFunction(Graph &graph, Var result, bool gradient) {
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&*context));

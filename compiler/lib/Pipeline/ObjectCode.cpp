@@ -69,7 +69,8 @@ HostTarget &host() {
 
 // `_kiln_<name>(void **args)` calls `name` with *args[i] as argument i: the
 // packed convention Program uses, one signature for every entry point.
-void addPackedWrapper(llvm::Module &module, llvm::Function &function) {
+void addPackedWrapper(llvm::Module &module, llvm::Function &function,
+                      const std::string &prefix) {
   // Inlining the program into its wrapper would only compile it twice.
   function.addFnAttr(llvm::Attribute::NoInline);
   llvm::LLVMContext &context = module.getContext();
@@ -78,7 +79,7 @@ void addPackedWrapper(llvm::Module &module, llvm::Function &function) {
                                        {pointer}, /*isVarArg=*/false);
   auto *wrapper =
       llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
-                             "_kiln_" + function.getName(), module);
+                             prefix + function.getName(), module);
   llvm::IRBuilder<> b(llvm::BasicBlock::Create(context, "entry", wrapper));
   llvm::SmallVector<llvm::Value *> arguments;
   for (unsigned i = 0; i < function.arg_size(); ++i) {
@@ -127,7 +128,8 @@ std::string hostTargetDescription() {
 }
 
 std::string compileToObject(mlir::ModuleOp module,
-                            const std::vector<EntryPoint> &entries) {
+                            const std::vector<EntryPoint> &entries,
+                            const std::string &prefix, bool embedEntries) {
   HostTarget &target = host();
   llvm::LLVMContext context;
   std::unique_ptr<llvm::Module> llvmModule =
@@ -141,7 +143,17 @@ std::string compileToObject(mlir::ModuleOp module,
     llvm::Function *function = llvmModule->getFunction(entry.name);
     if (!function)
       throw Error("the compiled program has no function '" + entry.name + "'");
-    addPackedWrapper(*llvmModule, *function);
+    addPackedWrapper(*llvmModule, *function, prefix);
+    // Only the wrappers are the object's interface; unexported bodies also
+    // keep AOT bundles of two models from clashing.
+    function->setLinkage(llvm::GlobalValue::InternalLinkage);
+  }
+  if (embedEntries) {
+    llvm::Constant *text = llvm::ConstantDataArray::getString(
+        context, formatEntryPoints(entries), /*AddNull=*/true);
+    new llvm::GlobalVariable(*llvmModule, text->getType(), /*isConstant=*/true,
+                             llvm::GlobalValue::ExternalLinkage, text,
+                             prefix + "entries");
   }
   optimize(*llvmModule, target);
   if (const char *path = std::getenv("KILN_DUMP_LLVM")) {

@@ -17,11 +17,15 @@ namespace kiln {
 std::string hostTargetDescription();
 
 /// Translates `module` (LLVM dialect) to LLVM IR, adds for each entry point a
-/// `_kiln_<name>(void **args)` wrapper taking MLIR's packed arguments, runs
+/// `<prefix><name>(void **args)` wrapper taking MLIR's packed arguments, runs
 /// LLVM's -O3 pipeline for the host CPU and returns a relocatable (PIC)
-/// object file.
+/// object file. With `embedEntries`, the object also holds
+/// `const char <prefix>entries[]`, the entry points' description, so an AOT
+/// bundle describes itself. The program's own functions become internal.
 std::string compileToObject(mlir::ModuleOp module,
-                            const std::vector<EntryPoint> &entries);
+                            const std::vector<EntryPoint> &entries,
+                            const std::string &prefix = "_kiln_",
+                            bool embedEntries = false);
 
 /// Links `object` into this process and fills in each entry's function
 /// pointer; the returned handle keeps the code alive.

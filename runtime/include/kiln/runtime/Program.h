@@ -33,6 +33,12 @@ struct EntryPoint {
   std::vector<ArgSpec> args;
 };
 
+/// Entry points as text, one line per argument: how the program cache and
+/// AOT bundles describe compiled code. parseEntryPoints throws kiln::Error
+/// on text it did not write.
+std::string formatEntryPoints(const std::vector<EntryPoint> &entries);
+std::vector<EntryPoint> parseEntryPoints(const std::string &text);
+
 /// Owns parameters (shared with the model they came from), optimizer state,
 /// one arena and the output tensors of every entry point. Calls allocate
 /// nothing: inputs are passed by pointer, outputs are preallocated.

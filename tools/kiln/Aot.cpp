@@ -1,0 +1,134 @@
+// kiln compile --aot: an object file, a C header and a weights file that a C
+// program links with libkiln_runtime, with no compiler at run time.
+#include "Commands.h"
+
+#include "kiln/Compiler.h"
+#include "kiln/models/LeNet.h"
+#include "kiln/runtime/Checkpoint.h"
+#include "kiln/runtime/Error.h"
+#include "kiln/runtime/util/AtomicFile.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <sstream>
+
+namespace kiln::cli {
+
+namespace {
+const char *roleName(ArgRole role) {
+  switch (role) {
+  case ArgRole::Param:
+    return "parameter";
+  case ArgRole::State:
+    return "optimizer state";
+  case ArgRole::Step:
+    return "step counter";
+  case ArgRole::Input:
+    return "input";
+  case ArgRole::Output:
+    return "output";
+  case ArgRole::Arena:
+    return "arena";
+  }
+  return "";
+}
+
+int64_t bytesOf(const ArgSpec &arg) {
+  if (arg.role == ArgRole::Arena)
+    return arg.shape[0];
+  int64_t bytes = static_cast<int64_t>(dtypeSize(arg.dtype));
+  for (int64_t size : arg.shape)
+    bytes *= size;
+  return bytes;
+}
+
+// The generated header: what each entry point takes, in bytes and shapes,
+// and a create function binding the object's symbols to the runtime.
+std::string header(const std::string &prefix, const std::string &model,
+                   const std::vector<EntryPoint> &entries) {
+  std::ostringstream h;
+  std::string guard = prefix;
+  for (char &c : guard)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  h << "/* " << prefix << ".h: model '" << model
+    << "' compiled ahead of time by kiln " << version() << ".\n"
+    << " * Link " << prefix << ".o with libkiln_runtime (-lkiln_runtime); "
+    << "load weights from " << prefix << ".safetensors.\n *\n"
+    << " *   kiln_model *m;\n"
+    << " *   if (" << prefix << "_create(&m) != KILN_OK) { puts(kiln_last_error()); ... }\n"
+    << " *   kiln_model_load_weights(m, \"" << prefix << ".safetensors\");\n"
+    << " *   kiln_model_predict(m, images, logits);\n *\n"
+    << " * Entry points (the runtime allocates parameters, optimizer state and\n"
+    << " * the arena; callers pass inputs and outputs):\n";
+  for (const EntryPoint &entry : entries) {
+    std::map<ArgRole, int64_t> total;
+    for (const ArgSpec &arg : entry.args)
+      total[arg.role] += bytesOf(arg);
+    h << " *\n *   " << prefix << "_" << entry.name << "\n";
+    for (const ArgSpec &arg : entry.args) {
+      if (arg.role != ArgRole::Input && arg.role != ArgRole::Output)
+        continue;
+      h << " *     " << roleName(arg.role) << " " << arg.name << ": "
+        << dtypeName(arg.dtype) << " " << shapeString(arg.shape) << "\n";
+    }
+    h << " *     parameters " << total[ArgRole::Param]
+      << " bytes, optimizer state "
+      << total[ArgRole::State] + total[ArgRole::Step] << " bytes, arena "
+      << total[ArgRole::Arena] << " bytes\n";
+  }
+  h << " */\n#ifndef " << guard << "_H\n#define " << guard << "_H\n\n"
+    << "#include <kiln/kiln_runtime.h>\n\n#ifdef __cplusplus\n"
+    << "extern \"C\" {\n#endif\n\n"
+    << "extern const char " << prefix << "_entries[];\n";
+  for (const EntryPoint &entry : entries)
+    h << "void " << prefix << "_" << entry.name << "(void **args);\n";
+  h << "\n/* Binds this object's entry points to a new model. */\n"
+    << "static inline kiln_status " << prefix
+    << "_create(kiln_model **out) {\n  static const char *const names[] = {";
+  for (size_t i = 0; i < entries.size(); ++i)
+    h << (i ? ", " : "") << "\"" << entries[i].name << "\"";
+  h << "};\n  static const kiln_entry_fn functions[] = {";
+  for (size_t i = 0; i < entries.size(); ++i)
+    h << (i ? ", " : "") << prefix << "_" << entries[i].name;
+  h << "};\n  return kiln_model_create(" << prefix << "_entries, names, "
+    << "functions, " << entries.size() << ", out);\n}\n\n"
+    << "#ifdef __cplusplus\n}\n#endif\n\n#endif\n";
+  return h.str();
+}
+} // namespace
+
+int runAot(const CompileArgs &a) {
+  if (a.outputDir.empty())
+    throw Error("kiln compile --aot needs -o DIR, the folder to write the "
+                "object file, header and weights into");
+  auto model = models::makeModel(a.model, a.width);
+  if (!a.weightsPath.empty())
+    loadParameters(a.weightsPath, model->namedParameters());
+  std::vector<int64_t> shape = models::modelInputShape(a.model);
+  CompileSpec spec;
+  spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
+  spec.sgd.lr = a.lr;
+  spec.sgd.momentum = a.momentum;
+  spec.train = a.train;
+  spec.predictBatch = a.batchSize;
+  std::string prefix = a.model;
+  for (char &c : prefix) {
+    if (!std::isalnum(static_cast<unsigned char>(c)))
+      c = '_';
+  }
+  AotBundle bundle = compileAot(*model, spec, prefix + "_");
+  std::filesystem::create_directories(a.outputDir);
+  std::string base = a.outputDir + "/" + prefix;
+  writeFileAtomically(base + ".o",
+                      [&](std::ostream &out) { out << bundle.object; });
+  writeFileAtomically(base + ".h", [&](std::ostream &out) {
+    out << header(prefix, a.model, bundle.entries);
+  });
+  saveStateDict(base + ".safetensors", model->namedParameters(),
+                {{"model", a.model}, {"kiln_version", version()}});
+  std::printf("wrote %s.o (%zu bytes), %s.h and %s.safetensors\n",
+              base.c_str(), bundle.object.size(), base.c_str(), base.c_str());
+  return 0;
+}
+
+} // namespace kiln::cli
