@@ -1,0 +1,138 @@
+/* kiln_runtime.h: the C API that a model compiled by `kiln compile --aot`
+ * links (libkiln_runtime.so: no MLIR, no LLVM, no compiler at run time).
+ *
+ * A complete program, with lenet.h, lenet.o and lenet.safetensors from
+ * `kiln compile --aot --model lenet -o DIR`:
+ *
+ *   #include "lenet.h"
+ *   #include <stdio.h>
+ *   #include <stdlib.h>
+ *
+ *   int main(void) {
+ *     kiln_model *model;
+ *     if (lenet_create(&model) != KILN_OK ||
+ *         kiln_model_load_weights(model, "DIR/lenet.safetensors") != KILN_OK) {
+ *       fprintf(stderr, "%s\n", kiln_last_error());
+ *       return 1;
+ *     }
+ *     int64_t batch = kiln_model_batch_size(model, "predict");
+ *     float *images = calloc(batch * 1 * 32 * 32, sizeof(float));
+ *     float *logits = malloc(batch * kiln_model_num_classes(model) * 4);
+ *     ... fill images with normalised pixels ...
+ *     if (kiln_model_predict(model, images, logits) != KILN_OK)
+ *       fprintf(stderr, "%s\n", kiln_model_error(model));
+ *     kiln_model_destroy(model);
+ *     free(images);
+ *     free(logits);
+ *     return 0;
+ *   }
+ *
+ *   cc main.c DIR/lenet.o -IDIR -I<kiln>/runtime/include -L<lib> -lkiln_runtime
+ *
+ * Every function reports failure with a status and a message; none of them
+ * throws, aborts or prints. Shapes and dtypes of the buffers are those the
+ * model was compiled for, documented in the generated header and queryable
+ * with kiln_model_batch_size and kiln_model_num_classes. A model is not safe
+ * to use from two threads at once; distinct models are independent.
+ */
+#ifndef KILN_KILN_RUNTIME_H
+#define KILN_KILN_RUNTIME_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A compiled model bound to its parameters, optimizer state and scratch
+ * memory, all owned by the runtime. */
+typedef struct kiln_model kiln_model;
+
+/* Compiled code: args[i] points to the i-th argument's buffer pointer
+ * (MLIR's packed calling convention). */
+typedef void (*kiln_entry_fn)(void **args);
+
+typedef enum {
+  KILN_OK = 0,
+  KILN_ERROR_ARGUMENT = 1, /* NULL pointer, unknown entry, label out of range */
+  KILN_ERROR_FILE = 2,     /* a file could not be opened or written */
+  KILN_ERROR_WEIGHTS = 3,  /* a weights file of another model, size, version,
+                              or a damaged one */
+  KILN_ERROR_MEMORY = 4,
+  KILN_ERROR_INTERNAL = 5
+} kiln_status;
+
+/* Binds compiled entry points to fresh, zeroed parameters. `entries` is the
+ * description the compiler emitted (lenet_entries); entry_names[i] names
+ * functions[i], and each must be described there, as each description must
+ * have a function. The generated <model>_create calls this for you. */
+kiln_status kiln_model_create(const char *entries,
+                              const char *const *entry_names,
+                              const kiln_entry_fn *functions, int count,
+                              kiln_model **out);
+
+/* Reads every parameter, by name, from a safetensors state dict or a
+ * `kiln train --save` checkpoint (its optimizer state is ignored). Refuses,
+ * naming what differs and changing nothing, a file with a missing, extra or
+ * differently shaped tensor, one written by an incompatible kiln version, or
+ * a truncated or corrupt one. */
+kiln_status kiln_model_load_weights(kiln_model *model,
+                                    const char *safetensors_path);
+
+/* Writes the parameters as a safetensors state dict, atomically. */
+kiln_status kiln_model_save_weights(const kiln_model *model, const char *path);
+
+/* images: [batch, 1, 32, 32] float32; logits: [batch, classes] float32,
+ * written by the call. Needs the `predict` entry. */
+kiln_status kiln_model_predict(kiln_model *model, const float *images,
+                               float *logits);
+
+/* One optimizer step on a batch: images [batch, 1, 32, 32] float32, labels
+ * [batch] int64 in [0, classes). *loss (if loss is not NULL) receives the
+ * loss before the update. Needs the `train_step` entry (--train). */
+kiln_status kiln_model_train_step(kiln_model *model, const float *images,
+                                  const int64_t *labels, float *loss);
+
+/* The batch size `entry` was compiled for; 0 if the model has no such
+ * entry. */
+int64_t kiln_model_batch_size(const kiln_model *model, const char *entry);
+
+/* The number of classes the model predicts; 0 if it cannot tell. */
+int64_t kiln_model_num_classes(const kiln_model *model);
+
+/* The message of the last failure on `model` ("" if none); valid until the
+ * next call on it. */
+const char *kiln_model_error(const kiln_model *model);
+
+/* The message of the last failure in this thread, on any model or none
+ * (e.g. kiln_model_create); "" if none. */
+const char *kiln_last_error(void);
+
+/* Frees the model and everything it owns; NULL is ignored. */
+void kiln_model_destroy(kiln_model *model);
+
+/* Fashion-MNIST, for examples and tests. */
+typedef struct kiln_dataset kiln_dataset;
+
+/* Loads the train (60000 images) or test (10000) split from `dir`, or from
+ * $KILN_DATA_DIR, else /usr/share/datasets/fashion-mnist, when dir is NULL. */
+kiln_status kiln_dataset_load_fashion_mnist(const char *dir, int train,
+                                            kiln_dataset **out);
+
+/* The number of images. */
+int64_t kiln_dataset_size(const kiln_dataset *dataset);
+
+/* [size, 1, 32, 32] float32: pixels p as (p/255 - 0.5)/0.5, padded by 2
+ * pixels of -1 on every side; what LeNet was compiled for. */
+const float *kiln_dataset_images(const kiln_dataset *dataset);
+
+/* [size] int64 class indices in [0, 10). */
+const int64_t *kiln_dataset_labels(const kiln_dataset *dataset);
+
+void kiln_dataset_destroy(kiln_dataset *dataset);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* KILN_KILN_RUNTIME_H */
