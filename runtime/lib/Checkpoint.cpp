@@ -2,6 +2,9 @@
 #include "kiln/runtime/Checkpoint.h"
 
 #include "kiln/runtime/Safetensors.h"
+#include "kiln/runtime/TorchPt.h"
+
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -17,10 +20,9 @@ constexpr const char *kStepName = "optimizer.step";
 // The file's tensor for each destination, in the destinations' order, after
 // checking all of them: callers copy only once nothing can be refused, so a
 // refused file leaves the model (and a program sharing its tensors) untouched.
-NamedTensors matchFile(const std::string &path,
-                       const NamedTensors &destinations,
-                       bool skipOptimizerState = false) {
-  NamedTensors file = readSafetensors(path);
+NamedTensors matchTensors(const std::string &path, const NamedTensors &file,
+                          const NamedTensors &destinations,
+                          bool skipOptimizerState) {
   std::map<std::string, const Tensor *> byName;
   for (const auto &[name, tensor] : file) {
     if (skipOptimizerState && name.rfind(kOptimizerPrefix, 0) == 0)
@@ -53,6 +55,21 @@ NamedTensors matchFile(const std::string &path,
   return sources;
 }
 
+NamedTensors matchFile(const std::string &path,
+                       const NamedTensors &destinations,
+                       bool skipOptimizerState = false) {
+  return matchTensors(path, readSafetensors(path), destinations,
+                      skipOptimizerState);
+}
+
+// Whether `path` starts like a zip archive, as torch.save's files do.
+bool isZipFile(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[4] = {};
+  in.read(magic, 4);
+  return in && std::string(magic, 4) == std::string("PK\x03\x04", 4);
+}
+
 void copyAll(const NamedTensors &destinations, const NamedTensors &sources) {
   for (size_t i = 0; i < destinations.size(); ++i) {
     Tensor destination = destinations[i].second;
@@ -80,6 +97,11 @@ void loadStateDict(const std::string &path, const NamedTensors &params) {
 }
 
 void loadParameters(const std::string &path, const NamedTensors &params) {
+  if (isZipFile(path)) {
+    copyAll(params, matchTensors(path, readTorchStateDict(path), params,
+                                 /*skipOptimizerState=*/false));
+    return;
+  }
   copyAll(params, matchFile(path, params, /*skipOptimizerState=*/true));
 }
 

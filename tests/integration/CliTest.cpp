@@ -1,5 +1,7 @@
 // The kiln CLI: bad input is a one-line error and exit code 1, never a crash;
 // good input prints what the docs promise.
+#include "kiln/runtime/Image.h"
+
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -235,4 +237,30 @@ TEST_CASE("kiln compile --aot writes an object file, a header and weights") {
   CliResult noDir = runKiln("compile --aot");
   requireUserError(noDir);
   CHECK(contains(noDir.err, "-o DIR"));
+}
+
+TEST_CASE("kiln show-batch and eval --confusion write pictures") {
+  const fs::path grid = scratchDir() / "grid.png";
+  CliResult shown = runKiln("show-batch --batch-size 4 -o '" + grid.string() + "'");
+  INFO("stderr: " << shown.err);
+  REQUIRE(shown.code == 0);
+  // Four Fashion-MNIST class names on the first line, as the blitz prints.
+  CHECK(lineCount(shown.out) == 2);
+  // Four 32x32 images in one row, 2 pixels apart, over 10-pixel captions.
+  kiln::Image picture = kiln::readPng(grid.string());
+  CHECK(picture.width == 2 + 4 * (32 + 2));
+  CHECK(picture.height == 2 + 32 + 10 + 2);
+  CHECK(picture.at(0, 0) == 0); // padding is black
+
+  const fs::path confusion = scratchDir() / "confusion.png";
+  const std::string weights = std::string(KILN_SOURCE_DIR) + "/tests/golden/pt/lenet1.pt";
+  CliResult evaluated = runKiln("eval --weights '" + weights + "' --confusion '" +
+                                confusion.string() + "'");
+  INFO("stderr: " << evaluated.err);
+  REQUIRE(evaluated.code == 0);
+  CHECK(contains(evaluated.out, "Accuracy of the network on the 10000 test images"));
+  kiln::Image matrix = kiln::readPng(confusion.string());
+  CHECK(matrix.channels == 3);
+  CHECK(matrix.width > 10 * 24);
+  CHECK(matrix.height > 10 * 24);
 }

@@ -44,6 +44,15 @@ struct EvalArgs {
   std::string weightsPath;
   int64_t batchSize = 1000;
   std::string metricsPath;
+  std::string confusionPath;
+};
+
+struct ShowBatchArgs {
+  DataArgs data;
+  int64_t batchSize = 4;
+  uint64_t seed = 0;
+  bool test = false;
+  std::string outputPath;
 };
 
 struct CompileArgs {
@@ -62,6 +71,7 @@ struct CompileArgs {
 
 int runTrain(const TrainArgs &args);
 int runEval(const EvalArgs &args);
+int runShowBatch(const ShowBatchArgs &args);
 int runCompile(const CompileArgs &args);
 int runAot(const CompileArgs &args);
 int runSummary(const std::string &model, int64_t width);
@@ -86,10 +96,14 @@ private:
 };
 
 /// Runs `program`'s predict entry over `test` in batches of its compiled
-/// size; `firstBatch` sees the first batch's labels and logits.
+/// size; `onBatch` sees each batch's labels, logits and real row count.
+using BatchCallback = std::function<void(const Tensor &labels,
+                                         const Tensor &logits, int64_t count)>;
 Accuracy evaluate(Program &program, const Dataset &test, int64_t batchSize,
-                  const std::function<void(const Tensor &labels,
-                                           const Tensor &logits)> &firstBatch);
+                  const BatchCallback &onBatch);
+
+/// The class of the largest logit of `row`; the first one wins ties.
+int64_t argmaxRow(const Tensor &logits, int64_t row);
 
 /// Prints overall and per-class accuracy as the blitz does and writes the
 /// {"event":"test", ...} metrics record.

@@ -6,23 +6,11 @@
 #include "kiln/models/LeNet.h"
 #include "kiln/runtime/Checkpoint.h"
 #include "kiln/runtime/Error.h"
+#include "kiln/runtime/Image.h"
 
 #include <cstdio>
 
 namespace kiln::cli {
-
-namespace {
-// The class of the largest logit of row `row`; the first one wins ties.
-int64_t argmaxRow(const Tensor &logits, int64_t row) {
-  int64_t classes = logits.size(1), best = 0;
-  const float *values = logits.data<float>() + row * classes;
-  for (int64_t c = 1; c < classes; ++c) {
-    if (values[c] > values[best])
-      best = c;
-  }
-  return best;
-}
-} // namespace
 
 int runEval(const EvalArgs &a) {
   checkPositive("--batch-size", double(a.batchSize));
@@ -41,9 +29,18 @@ int runEval(const EvalArgs &a) {
   Program program = compile(*model, spec);
 
   MetricsLog metrics(a.metricsPath);
+  int64_t classes = static_cast<int64_t>(test.classNames.size());
+  std::vector<int64_t> confusion(classes * classes, 0);
+  bool first = true;
   Accuracy accuracy = evaluate(
-      program, test, a.batchSize, [&](const Tensor &labels, const Tensor &logits) {
-        int64_t shown = std::min<int64_t>(4, labels.size(0));
+      program, test, a.batchSize,
+      [&](const Tensor &labels, const Tensor &logits, int64_t count) {
+        for (int64_t i = 0; i < count; ++i)
+          ++confusion[labels.data<int64_t>()[i] * classes + argmaxRow(logits, i)];
+        if (!first)
+          return;
+        first = false;
+        int64_t shown = std::min<int64_t>(4, count);
         std::string truth = "GroundTruth: ", predicted = "Predicted:   ";
         std::string json = "{\"event\":\"first_batch\",\"ground_truth\":[";
         std::string jsonPredicted = "],\"predicted\":[";
@@ -62,6 +59,11 @@ int runEval(const EvalArgs &a) {
         metrics.write(json + jsonPredicted + "]}");
       });
   reportAccuracy(accuracy, test, metrics);
+  if (!a.confusionPath.empty()) {
+    writePng(a.confusionPath,
+             confusionMatrixImage(confusion, classes, test.classNames));
+    std::printf("wrote the confusion matrix to %s\n", a.confusionPath.c_str());
+  }
   return 0;
 }
 

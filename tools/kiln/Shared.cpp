@@ -68,9 +68,18 @@ void MetricsLog::write(const std::string &line) {
     file_->out << line << "\n" << std::flush;
 }
 
+int64_t argmaxRow(const Tensor &logits, int64_t row) {
+  int64_t classes = logits.size(1), best = 0;
+  const float *values = logits.data<float>() + row * classes;
+  for (int64_t c = 1; c < classes; ++c) {
+    if (values[c] > values[best])
+      best = c;
+  }
+  return best;
+}
+
 Accuracy evaluate(Program &program, const Dataset &test, int64_t batchSize,
-                  const std::function<void(const Tensor &, const Tensor &)>
-                      &firstBatch) {
+                  const BatchCallback &onBatch) {
   std::vector<int64_t> shape = test.images.shape();
   shape[0] = batchSize;
   Tensor images = Tensor::empty(shape);
@@ -79,12 +88,10 @@ Accuracy evaluate(Program &program, const Dataset &test, int64_t batchSize,
   BatchLoader loader(test, batchSize, /*shuffle=*/false, 0,
                      /*dropLast=*/false);
   int64_t count = 0;
-  bool first = true;
   while (loader.next(images, labels, count)) {
     const Tensor &logits = program.predict(images);
-    if (first && firstBatch)
-      firstBatch(labels, logits);
-    first = false;
+    if (onBatch)
+      onBatch(labels, logits, count);
     accuracy.add(logits, labels, count);
   }
   return accuracy;

@@ -130,7 +130,7 @@ int runTrain(const TrainArgs &a) {
                     {"batch_size", std::to_string(a.batchSize)}});
     std::printf("saved %s\n", a.savePath.c_str());
   }
-  reportAccuracy(evaluate(program, test, 1000, nullptr), test, metrics);
+  reportAccuracy(evaluate(program, test, 1000, {}), test, metrics);
   return 0;
 }
 

@@ -57,11 +57,23 @@ int main(int argc, char **argv) {
       app.add_subcommand("eval", "Test accuracy of saved weights");
   addDataOptions(evalCmd, eval.data);
   evalCmd->add_option("--weights", eval.weightsPath,
-                      "state dict or checkpoint (safetensors)")
+                      "state dict or checkpoint (safetensors), or a PyTorch .pt state_dict")
       ->required();
   evalCmd->add_option("--batch-size", eval.batchSize)->capture_default_str();
   evalCmd->add_option("--metrics", eval.metricsPath,
                       "write JSON lines of metrics to this file");
+  evalCmd->add_option("--confusion", eval.confusionPath,
+                      "write the confusion matrix as a PNG picture");
+
+  kiln::cli::ShowBatchArgs show;
+  CLI::App *showCmd = app.add_subcommand(
+      "show-batch", "Write a picture of one batch with its labels");
+  addDataOptions(showCmd, show.data);
+  showCmd->add_option("--batch-size", show.batchSize)->capture_default_str();
+  showCmd->add_option("--seed", show.seed)->capture_default_str();
+  showCmd->add_flag("--test", show.test, "a batch of the test set");
+  showCmd->add_option("-o,--output", show.outputPath, "PNG file to write")
+      ->required();
 
   kiln::cli::CompileArgs compile;
   CLI::App *compileCmd = app.add_subcommand(
@@ -103,6 +115,8 @@ int main(int argc, char **argv) {
       return kiln::cli::runTrain(train);
     if (*evalCmd)
       return kiln::cli::runEval(eval);
+    if (*showCmd)
+      return kiln::cli::runShowBatch(show);
     if (*compileCmd)
       return kiln::cli::runCompile(compile);
     if (*summaryCmd)

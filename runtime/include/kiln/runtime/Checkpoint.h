@@ -36,8 +36,10 @@ void saveStateDict(const std::string &path,
 void loadStateDict(const std::string &path,
                    const std::vector<std::pair<std::string, Tensor>> &params);
 
-/// Loads parameters from a state dict or from a checkpoint, ignoring a
-/// checkpoint's optimizer state; refuses the same mismatches as loadStateDict.
+/// Loads parameters from a state dict or checkpoint in safetensors (ignoring
+/// a checkpoint's optimizer state) or from a PyTorch state_dict saved with
+/// torch.save (a .pt zip archive); refuses the same mismatches as
+/// loadStateDict.
 void loadParameters(const std::string &path,
                     const std::vector<std::pair<std::string, Tensor>> &params);
 
