@@ -55,6 +55,15 @@ struct ShowBatchArgs {
   std::string outputPath;
 };
 
+struct BenchArgs {
+  std::string model = "lenet";
+  int64_t width = 1;
+  std::string mode = "train";
+  int64_t batchSize = 4;
+  int64_t steps = 1000;
+  bool cold = false;
+};
+
 struct CompileArgs {
   std::string model = "lenet";
   int64_t width = 1;
@@ -72,6 +81,7 @@ struct CompileArgs {
 int runTrain(const TrainArgs &args);
 int runEval(const EvalArgs &args);
 int runShowBatch(const ShowBatchArgs &args);
+int runBench(const BenchArgs &args);
 int runCompile(const CompileArgs &args);
 int runAot(const CompileArgs &args);
 int runSummary(const std::string &model, int64_t width);

@@ -98,6 +98,18 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--lr", compile.lr)->capture_default_str();
   compileCmd->add_option("--momentum", compile.momentum)->capture_default_str();
 
+  kiln::cli::BenchArgs bench;
+  CLI::App *benchCmd = app.add_subcommand(
+      "bench", "Time a compiled train step or predict on random data (JSON)");
+  benchCmd->add_option("--model", bench.model)->capture_default_str();
+  benchCmd->add_option("--width", bench.width)->capture_default_str();
+  benchCmd->add_option("--mode", bench.mode, "train or predict")
+      ->capture_default_str();
+  benchCmd->add_option("--batch-size", bench.batchSize)->capture_default_str();
+  benchCmd->add_option("--steps", bench.steps)->capture_default_str();
+  benchCmd->add_flag("--cold", bench.cold,
+                     "compile without the program cache (cold compile time)");
+
   std::string summaryModel = "lenet";
   int64_t summaryWidth = 1;
   CLI::App *summaryCmd =
@@ -115,6 +127,8 @@ int main(int argc, char **argv) {
       return kiln::cli::runTrain(train);
     if (*evalCmd)
       return kiln::cli::runEval(eval);
+    if (*benchCmd)
+      return kiln::cli::runBench(bench);
     if (*showCmd)
       return kiln::cli::runShowBatch(show);
     if (*compileCmd)
