@@ -264,3 +264,20 @@ TEST_CASE("kiln show-batch and eval --confusion write pictures") {
   CHECK(matrix.width > 10 * 24);
   CHECK(matrix.height > 10 * 24);
 }
+
+TEST_CASE("kiln graph prints the forward backward and update phases") {
+  CliResult text = runKiln("graph --train");
+  INFO("stderr: " << text.err);
+  REQUIRE(text.code == 0);
+  CHECK(contains(text.out, "-- forward"));
+  CHECK(contains(text.out, "-- backward (kiln-autodiff)"));
+  CHECK(contains(text.out, "-- update (kiln-optimizer-step)"));
+  CHECK(contains(text.out, "conv2d(%input, %conv1.weight, %conv1.bias) padding=0 "
+                           "stride=1 -> [4, 6, 28, 28]"));
+  CHECK(contains(text.out, "sgd_update(%conv1.weight"));
+  CliResult dot = runKiln("graph --train --dot");
+  REQUIRE(dot.code == 0);
+  CHECK(contains(dot.out, "digraph train_step {"));
+  CHECK(contains(dot.out, "subgraph cluster_1"));
+  CHECK(contains(dot.out, "label=\"conv2d_backward_filter"));
+}

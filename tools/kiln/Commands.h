@@ -64,6 +64,14 @@ struct BenchArgs {
   bool cold = false;
 };
 
+struct GraphArgs {
+  std::string model = "lenet";
+  int64_t width = 1;
+  bool train = false;
+  bool dot = false;
+  int64_t batchSize = 4;
+};
+
 struct CompileArgs {
   std::string model = "lenet";
   int64_t width = 1;
@@ -82,6 +90,7 @@ int runTrain(const TrainArgs &args);
 int runEval(const EvalArgs &args);
 int runShowBatch(const ShowBatchArgs &args);
 int runBench(const BenchArgs &args);
+int runGraph(const GraphArgs &args);
 int runCompile(const CompileArgs &args);
 int runAot(const CompileArgs &args);
 int runSummary(const std::string &model, int64_t width);

@@ -2,6 +2,7 @@
 #include "Commands.h"
 
 #include "kiln/Compiler.h"
+#include "kiln/Inspect.h"
 #include "kiln/models/LeNet.h"
 #include "kiln/runtime/Error.h"
 
@@ -80,6 +81,22 @@ int runCompile(const CompileArgs &a) {
     return 0;
   }
   std::fputs(emitProgram(*model, spec, stage).c_str(), stdout);
+  return 0;
+}
+
+int runGraph(const GraphArgs &a) {
+  checkPositive("--batch-size", double(a.batchSize));
+  auto model = models::makeModel(a.model, a.width);
+  std::vector<int64_t> shape = models::modelInputShape(a.model);
+  CompileSpec spec;
+  spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
+  spec.train = a.train;
+  spec.sgd.momentum = 0.9; // the blitz recipe, as kiln train uses it
+  spec.predictBatch = a.train ? 0 : a.batchSize;
+  std::fputs(describeProgram(*model, spec,
+                             a.dot ? GraphFormat::Dot : GraphFormat::Text)
+                 .c_str(),
+             stdout);
   return 0;
 }
 

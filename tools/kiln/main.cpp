@@ -98,6 +98,16 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--lr", compile.lr)->capture_default_str();
   compileCmd->add_option("--momentum", compile.momentum)->capture_default_str();
 
+  kiln::cli::GraphArgs graph;
+  CLI::App *graphCmd = app.add_subcommand(
+      "graph", "Print the forward and derived backward program (text or dot)");
+  graphCmd->add_option("--model", graph.model)->capture_default_str();
+  graphCmd->add_option("--width", graph.width)->capture_default_str();
+  graphCmd->add_flag("--train", graph.train,
+                     "the training step: forward, backward and update");
+  graphCmd->add_flag("--dot", graph.dot, "Graphviz dot instead of text");
+  graphCmd->add_option("--batch-size", graph.batchSize)->capture_default_str();
+
   kiln::cli::BenchArgs bench;
   CLI::App *benchCmd = app.add_subcommand(
       "bench", "Time a compiled train step or predict on random data (JSON)");
@@ -127,6 +137,8 @@ int main(int argc, char **argv) {
       return kiln::cli::runTrain(train);
     if (*evalCmd)
       return kiln::cli::runEval(eval);
+    if (*graphCmd)
+      return kiln::cli::runGraph(graph);
     if (*benchCmd)
       return kiln::cli::runBench(bench);
     if (*showCmd)
