@@ -161,7 +161,8 @@ Header readHeader(std::ifstream &in, const std::string &path) {
   nlohmann::json json;
   try {
     json = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error &e) {
+  } catch (const nlohmann::json::exception &e) {
+    // parse_error for bad syntax, out_of_range for a number like 1E999.
     throw corrupt(path,
                   fmt::format("its header is not valid JSON ({})", e.what()));
   }
