@@ -277,3 +277,26 @@ LogicalResult SgdUpdateOp::verify() {
     return emitOpError() << "nesterov needs momentum > 0 and dampening 0";
   return success();
 }
+
+// The ranges PyTorch's constructors check.
+LogicalResult AdamUpdateOp::verify() {
+  if (getLr().convertToDouble() < 0 || getEps().convertToDouble() < 0 ||
+      getWeightDecay().convertToDouble() < 0)
+    return emitOpError() << "lr, eps and weight_decay must be >= 0";
+  for (double beta :
+       {getBeta1().convertToDouble(), getBeta2().convertToDouble()}) {
+    if (beta < 0 || beta >= 1)
+      return emitOpError() << "beta1 and beta2 must lie in [0, 1), got "
+                           << beta;
+  }
+  return success();
+}
+
+LogicalResult RmsPropUpdateOp::verify() {
+  if (getLr().convertToDouble() < 0 || getEps().convertToDouble() < 0 ||
+      getWeightDecay().convertToDouble() < 0 ||
+      getMomentum().convertToDouble() < 0 || getAlpha().convertToDouble() < 0)
+    return emitOpError()
+           << "lr, alpha, eps, weight_decay and momentum must be >= 0";
+  return success();
+}

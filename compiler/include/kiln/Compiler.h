@@ -20,6 +20,30 @@ struct SgdOptions {
   bool nesterov = false;
 };
 
+/// Adam with PyTorch's update rule: bias correction, optional AMSGrad.
+struct AdamOptions {
+  double lr = 0.001;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  double weightDecay = 0.0;
+  bool amsgrad = false;
+};
+
+/// RMSProp with PyTorch's update rule: optional momentum and centering.
+struct RmsPropOptions {
+  double lr = 0.01;
+  double alpha = 0.99;
+  double eps = 1e-8;
+  double weightDecay = 0.0;
+  double momentum = 0.0;
+  bool centered = false;
+};
+
+/// Which optimizer train_step applies; its options are the matching field
+/// of CompileSpec.
+enum class OptimizerKind { Sgd, Adam, RmsProp };
+
 enum class LossKind { CrossEntropy, Mse };
 
 /// What to compile for a classifier.
@@ -27,7 +51,10 @@ struct CompileSpec {
   /// Input batch shape, e.g. {4, 1, 32, 32}.
   std::vector<int64_t> inputShape;
   LossKind loss = LossKind::CrossEntropy;
+  OptimizerKind optimizer = OptimizerKind::Sgd;
   SgdOptions sgd;
+  AdamOptions adam;
+  RmsPropOptions rmsprop;
   bool train = true;          ///< compile train_step
   int64_t predictBatch = 0;   ///< compile predict for this batch (0: none)
   bool gradient = false;      ///< also keep loss and loss_grad entries
@@ -58,6 +85,12 @@ AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
 /// the blitz's autograd examples: entries "f" and, with `gradient`, "f_grad"
 /// (returning the value and the gradient of every parameter).
 Program compileFunction(Graph &graph, Var result, bool gradient);
+
+/// Like compile, for a traced scalar `loss` of the graph's parameters and
+/// inputs: the single entry "train_step", applying `spec`'s optimizer
+/// (spec.inputShape and spec.loss are not used). Run it with
+/// Program::run("train_step", inputs) and advance setStepsTaken yourself.
+Program compileTrainStep(Graph &graph, Var loss, const CompileSpec &spec);
 
 } // namespace kiln
 

@@ -36,7 +36,7 @@ LogicalResult lowerOp(Operation *op, LoopEmitter &e) {
     return lowerMatmulOp(op, e);
   if (isa<SoftmaxCrossEntropyOp, SoftmaxCrossEntropyBackwardOp, MseLossOp>(op))
     return lowerLossOp(op, e);
-  if (isa<SgdUpdateOp>(op))
+  if (isa<SgdUpdateOp, AdamUpdateOp, RmsPropUpdateOp>(op))
     return lowerOptimizerOp(op, e);
   return op->emitOpError("cannot be lowered to loops");
 }
@@ -49,8 +49,8 @@ LogicalResult checkInPlace(BlockArgument arg, Value update) {
   Operation *writer = update.getDefiningOp();
   if (!writer)
     return success();
-  if (!isa<SgdUpdateOp, AddOp, SubOp, MulOp, DivOp, PowOp, NegOp, ExpOp,
-           LogOp, ReluOp, ReluBackwardOp>(writer))
+  if (!isa<SgdUpdateOp, AdamUpdateOp, RmsPropUpdateOp, AddOp, SubOp, MulOp,
+           DivOp, PowOp, NegOp, ExpOp, LogOp, ReluOp, ReluBackwardOp>(writer))
     return writer->emitOpError()
            << "cannot be written over argument #" << arg.getArgNumber()
            << " in place: only elementwise ops and optimizer updates can";

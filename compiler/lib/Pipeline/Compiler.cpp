@@ -9,6 +9,7 @@
 #include "kiln/runtime/Error.h"
 
 #include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 
@@ -107,6 +108,24 @@ Program compileFunction(Graph &graph, Var result, bool gradient) {
         *module, [](OpPassManager &pm) { pm.addPass(createKilnAutodiff()); },
         "differentiate the function");
   }
+  return finish(std::move(context), std::move(module), graph.params(), 0);
+}
+
+Program compileTrainStep(Graph &graph, Var loss, const CompileSpec &spec) {
+  auto context = makeContext();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&*context));
+  importGraph(*module, graph, loss, "loss", /*differentiate=*/true);
+  runPasses(
+      *module,
+      [&](OpPassManager &pm) {
+        pm.addPass(createKilnAutodiff());
+        addOptimizerStep(pm, spec);
+        pm.addPass(createCanonicalizerPass());
+        pm.addPass(createCSEPass());
+      },
+      "derive the training step");
+  for (StringRef name : {"loss", "loss_grad"})
+    module->lookupSymbol<func::FuncOp>(name).erase();
   return finish(std::move(context), std::move(module), graph.params(), 0);
 }
 

@@ -58,6 +58,39 @@ void runPasses(ModuleOp module,
                 "please report it with the model");
 }
 
+void addOptimizerStep(OpPassManager &pm, const CompileSpec &spec) {
+  KilnOptimizerStepOptions options;
+  switch (spec.optimizer) {
+  case OptimizerKind::Sgd:
+    options.optimizer = "sgd";
+    options.lr = spec.sgd.lr;
+    options.momentum = spec.sgd.momentum;
+    options.dampening = spec.sgd.dampening;
+    options.weightDecay = spec.sgd.weightDecay;
+    options.nesterov = spec.sgd.nesterov;
+    break;
+  case OptimizerKind::Adam:
+    options.optimizer = "adam";
+    options.lr = spec.adam.lr;
+    options.beta1 = spec.adam.beta1;
+    options.beta2 = spec.adam.beta2;
+    options.eps = spec.adam.eps;
+    options.weightDecay = spec.adam.weightDecay;
+    options.amsgrad = spec.adam.amsgrad;
+    break;
+  case OptimizerKind::RmsProp:
+    options.optimizer = "rmsprop";
+    options.lr = spec.rmsprop.lr;
+    options.alpha = spec.rmsprop.alpha;
+    options.eps = spec.rmsprop.eps;
+    options.weightDecay = spec.rmsprop.weightDecay;
+    options.momentum = spec.rmsprop.momentum;
+    options.centered = spec.rmsprop.centered;
+    break;
+  }
+  pm.addPass(createKilnOptimizerStep(options));
+}
+
 OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
                                       const CompileSpec &spec) {
   if (spec.inputShape.size() != 4)
@@ -87,16 +120,8 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
       *module,
       [&](OpPassManager &pm) {
         pm.addPass(createKilnAutodiff());
-        if (spec.train) {
-          KilnOptimizerStepOptions options;
-          options.lr = spec.sgd.lr;
-          options.momentum = spec.sgd.momentum;
-          options.dampening = spec.sgd.dampening;
-          options.weightDecay = spec.sgd.weightDecay;
-          options.nesterov = spec.sgd.nesterov;
-          // train_step = loss_grad + one SGD update of every parameter.
-          pm.addPass(createKilnOptimizerStep(options));
-        }
+        if (spec.train)
+          addOptimizerStep(pm, spec); // train_step = loss_grad + update
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
       },

@@ -22,6 +22,9 @@ void runPasses(mlir::ModuleOp module,
                const std::function<void(mlir::OpPassManager &)> &populate,
                const char *what);
 
+/// Adds kiln-optimizer-step with the optimizer and options `spec` chooses.
+void addOptimizerStep(mlir::OpPassManager &pm, const CompileSpec &spec);
+
 /// Traces `model` into loss / predict functions and runs the kiln-level
 /// pipeline: autodiff, optimizer step, canonicalize, CSE.
 mlir::OwningOpRef<mlir::ModuleOp> buildKilnModule(mlir::MLIRContext &context,

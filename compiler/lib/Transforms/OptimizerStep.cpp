@@ -32,13 +32,49 @@ struct KilnOptimizerStepPass
                          << gradFns.size();
       return signalPassFailure();
     }
-    if (optimizer != "sgd") {
+    if (stateNames().empty()) {
       module.emitError() << "unknown optimizer '" << optimizer
-                         << "'; this pass knows: sgd";
+                         << "'; this pass knows: sgd, adam, rmsprop";
       return signalPassFailure();
     }
     if (failed(buildTrainStep(gradFns.front())))
       signalPassFailure();
+  }
+
+  /// The optimizer's per-parameter states, in operand order.
+  SmallVector<StringRef> stateNames() const {
+    if (optimizer == "sgd")
+      return {"momentum_buffer"};
+    if (optimizer == "adam")
+      return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    if (optimizer == "rmsprop")
+      return {"square_avg", "momentum_buffer", "grad_avg"};
+    return {};
+  }
+
+  /// One parameter's update: the new parameter, then its new states.
+  ValueRange buildUpdate(OpBuilder &b, Location loc, Value param, Value grad,
+                         ValueRange states, Value step) {
+    auto f64 = [&](double value) { return b.getF64FloatAttr(value); };
+    if (optimizer == "adam")
+      return b
+          .create<AdamUpdateOp>(loc, param, grad, states[0], states[1],
+                                states[2], step, f64(lr), f64(beta1),
+                                f64(beta2), f64(eps), f64(weightDecay),
+                                b.getBoolAttr(amsgrad))
+          ->getResults();
+    if (optimizer == "rmsprop")
+      return b
+          .create<RmsPropUpdateOp>(loc, param, grad, states[0], states[1],
+                                   states[2], step, f64(lr), f64(alpha),
+                                   f64(eps), f64(weightDecay), f64(momentum),
+                                   b.getBoolAttr(centered))
+          ->getResults();
+    return b
+        .create<SgdUpdateOp>(loc, param, grad, states[0], step, f64(lr),
+                             f64(momentum), f64(dampening), f64(weightDecay),
+                             b.getBoolAttr(nesterov))
+        ->getResults();
   }
 
   LogicalResult buildTrainStep(func::FuncOp gradFn) {
@@ -50,7 +86,10 @@ struct KilnOptimizerStepPass
       else
         dataArgs.push_back(arg.getArgNumber());
     }
-    // Signature: params, momentum buffers, step counter, data inputs.
+    // Signature: params, each state for every param, step counter, inputs.
+    SmallVector<StringRef> states = stateNames();
+    size_t numParams = paramArgs.size();
+    size_t numUpdated = (1 + states.size()) * numParams;
     SmallVector<Type> argTypes;
     SmallVector<DictionaryAttr> argAttrs;
     auto named = [&](StringRef key, StringRef value) {
@@ -65,10 +104,12 @@ struct KilnOptimizerStepPass
       argTypes.push_back(gradFn.getArgumentTypes()[i]);
       argAttrs.push_back(named(kParamAttr, paramName(i)));
     }
-    for (unsigned i : paramArgs) {
-      argTypes.push_back(gradFn.getArgumentTypes()[i]);
-      argAttrs.push_back(
-          named("kiln.state", ("momentum_buffer." + paramName(i)).str()));
+    for (StringRef state : states) {
+      for (unsigned i : paramArgs) {
+        argTypes.push_back(gradFn.getArgumentTypes()[i]);
+        argAttrs.push_back(
+            named("kiln.state", (state + "." + paramName(i)).str()));
+      }
     }
     argTypes.push_back(RankedTensorType::get({}, IntegerType::get(ctx, 64)));
     argAttrs.push_back(named("kiln.state", "step"));
@@ -84,38 +125,38 @@ struct KilnOptimizerStepPass
     auto trainStep = b.create<func::FuncOp>(gradFn.getLoc(), "train_step",
                                             b.getFunctionType(argTypes, {}));
     Block *entry = trainStep.addEntryBlock();
-    size_t numParams = paramArgs.size();
     IRMapping mapping;
     for (auto [k, i] : llvm::enumerate(paramArgs))
       mapping.map(gradFn.getArgument(i), entry->getArgument(k));
     for (auto [k, i] : llvm::enumerate(dataArgs))
       mapping.map(gradFn.getArgument(i),
-                  entry->getArgument(2 * numParams + 1 + k));
+                  entry->getArgument(numUpdated + 1 + k));
 
     b.setInsertionPointToStart(entry);
     for (Operation &op : gradFn.front().without_terminator())
       b.clone(op, mapping);
     auto gradReturn = cast<func::ReturnOp>(gradFn.front().getTerminator());
-    Value step = entry->getArgument(2 * numParams);
-    SmallVector<Value> results = {mapping.lookup(gradReturn.getOperand(0))};
-    SmallVector<Value> newBuffers;
+    Value step = entry->getArgument(numUpdated);
+    // results[1 + j * numParams + k]: updated value j (param, then each
+    // state) of parameter k, mirroring the argument order.
+    SmallVector<Value> results(1 + numUpdated);
+    results[0] = mapping.lookup(gradReturn.getOperand(0));
     for (size_t k = 0; k < numParams; ++k) {
-      auto update = b.create<SgdUpdateOp>(
-          gradFn.getLoc(), entry->getArgument(k),
-          mapping.lookup(gradReturn.getOperand(k + 1)),
-          entry->getArgument(numParams + k), step, b.getF64FloatAttr(lr),
-          b.getF64FloatAttr(momentum), b.getF64FloatAttr(dampening),
-          b.getF64FloatAttr(weightDecay), b.getBoolAttr(nesterov));
-      results.push_back(update.getNewParam());
-      newBuffers.push_back(update.getNewMomentumBuffer());
+      SmallVector<Value> stateArgs;
+      for (size_t j = 1; j <= states.size(); ++j)
+        stateArgs.push_back(entry->getArgument(j * numParams + k));
+      ValueRange updated = buildUpdate(
+          b, gradFn.getLoc(), entry->getArgument(k),
+          mapping.lookup(gradReturn.getOperand(k + 1)), stateArgs, step);
+      for (auto [j, value] : llvm::enumerate(updated))
+        results[1 + j * numParams + k] = value;
     }
-    results.append(newBuffers);
     b.create<func::ReturnOp>(gradFn.getLoc(), results);
     trainStep.setFunctionType(
         b.getFunctionType(argTypes, ValueRange(results).getTypes()));
     for (auto [i, attrs] : llvm::enumerate(argAttrs))
       trainStep.setArgAttrs(i, attrs);
-    for (size_t k = 0; k < 2 * numParams; ++k)
+    for (size_t k = 0; k < numUpdated; ++k)
       trainStep.setResultAttr(k + 1, kUpdatesAttr, b.getI64IntegerAttr(k));
     return success();
   }

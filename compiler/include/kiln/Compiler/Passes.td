@@ -34,20 +34,42 @@ def KilnOptimizerStep : Pass<"kiln-optimizer-step", "mlir::ModuleOp"> {
   let summary = "Builds train_step: the gradient function plus the optimizer update";
   let description = [{
     From the `<name>_grad` function made by `kiln-autodiff`, builds
-    `@train_step(params..., momentum buffers..., step, inputs...)` returning
-    `(loss, new params..., new momentum buffers...)`. Each updated result
+    `@train_step(params..., states..., step, inputs...)` returning
+    `(loss, new params..., new states...)`. Each updated result
     carries `kiln.updates = <argument index>`, so lowering writes it over the
     argument's buffer: the step updates parameters and optimizer state in
     place. The hyper-parameters are pass options and become op attributes.
+
+    The states, each one tensor per parameter named `kiln.state =
+    "<state>.<param>"`, grouped by state in this order:
+    `sgd` (`kiln.sgd_update`): `momentum_buffer`;
+    `adam` (`kiln.adam_update`): `exp_avg`, `exp_avg_sq`, `max_exp_avg_sq`;
+    `rmsprop` (`kiln.rmsprop_update`): `square_avg`, `momentum_buffer`,
+    `grad_avg`. Every state is present whatever the options, so the
+    signature depends only on the optimizer; an unused one stays zero.
   }];
   let options = [
     Option<"optimizer", "optimizer", "std::string", "\"sgd\"",
-           "Optimizer to apply (sgd)">,
+           "Optimizer to apply (sgd, adam, rmsprop)">,
     Option<"lr", "lr", "double", "0.001", "Learning rate">,
-    Option<"momentum", "momentum", "double", "0.0", "Momentum factor">,
-    Option<"dampening", "dampening", "double", "0.0", "Dampening of momentum">,
+    Option<"momentum", "momentum", "double", "0.0",
+           "Momentum factor (sgd, rmsprop)">,
+    Option<"dampening", "dampening", "double", "0.0",
+           "Dampening of momentum (sgd)">,
     Option<"weightDecay", "weight-decay", "double", "0.0", "L2 penalty">,
-    Option<"nesterov", "nesterov", "bool", "false", "Nesterov momentum">,
+    Option<"nesterov", "nesterov", "bool", "false", "Nesterov momentum (sgd)">,
+    Option<"beta1", "beta1", "double", "0.9",
+           "Decay of the gradient average (adam)">,
+    Option<"beta2", "beta2", "double", "0.999",
+           "Decay of the squared-gradient average (adam)">,
+    Option<"eps", "eps", "double", "1.0e-8",
+           "Added to the denominator (adam, rmsprop)">,
+    Option<"amsgrad", "amsgrad", "bool", "false",
+           "Divide by the largest squared-gradient average so far (adam)">,
+    Option<"alpha", "alpha", "double", "0.99",
+           "Decay of the squared-gradient average (rmsprop)">,
+    Option<"centered", "centered", "bool", "false",
+           "Normalise by the estimated gradient variance (rmsprop)">,
   ];
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }

@@ -390,4 +390,85 @@ def Kiln_SgdUpdateOp : Kiln_Op<"sgd_update", [AllTypesMatch<["param", "grad",
   let hasVerifier = 1;
 }
 
+def Kiln_AdamUpdateOp : Kiln_Op<"adam_update", [AllTypesMatch<["param", "grad",
+    "exp_avg", "exp_avg_sq", "max_exp_avg_sq", "new_param", "new_exp_avg",
+    "new_exp_avg_sq", "new_max_exp_avg_sq"]>]> {
+  let summary = "One step of Adam with bias correction and optional AMSGrad";
+  let description = [{
+    PyTorch's rule, with `t = step + 1` (`step` counts the updates done so
+    far): `g = grad + weight_decay * param`,
+    `m = beta1 * exp_avg + (1 - beta1) * g`,
+    `v = beta2 * exp_avg_sq + (1 - beta2) * g * g`; with `amsgrad`,
+    `vmax = max(max_exp_avg_sq, v)` takes `v`'s place below (otherwise
+    `max_exp_avg_sq` passes through unchanged). Then
+    `denom = sqrt(v) / sqrt(1 - beta2^t) + eps` and
+    `param - lr / (1 - beta1^t) * m / denom`. The results are the new
+    parameter and the three new states; lowering writes them over the
+    operands' buffers. The states start at zero.
+    ```mlir
+    %p2, %m2, %v2, %vmax2 = kiln.adam_update %p, %g, %m, %v, %vmax, %step
+        {lr = 1.0e-03 : f64, amsgrad = true} : tensor<6xf32>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$param, Kiln_FloatTensor:$grad,
+                       Kiln_FloatTensor:$exp_avg, Kiln_FloatTensor:$exp_avg_sq,
+                       Kiln_FloatTensor:$max_exp_avg_sq,
+                       0DTensorOf<[I64]>:$step,
+                       F64Attr:$lr,
+                       DefaultValuedAttr<F64Attr, "0.9">:$beta1,
+                       DefaultValuedAttr<F64Attr, "0.999">:$beta2,
+                       DefaultValuedAttr<F64Attr, "1.0e-8">:$eps,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay,
+                       DefaultValuedAttr<BoolAttr, "false">:$amsgrad);
+  let results = (outs Kiln_FloatTensor:$new_param, Kiln_FloatTensor:$new_exp_avg,
+                      Kiln_FloatTensor:$new_exp_avg_sq,
+                      Kiln_FloatTensor:$new_max_exp_avg_sq);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $max_exp_avg_sq `,` $step
+    attr-dict `:` type($param) `,` type($step)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_RmsPropUpdateOp : Kiln_Op<"rmsprop_update", [AllTypesMatch<["param",
+    "grad", "square_avg", "momentum_buffer", "grad_avg", "new_param",
+    "new_square_avg", "new_momentum_buffer", "new_grad_avg"]>]> {
+  let summary = "One step of RMSProp with optional momentum and centering";
+  let description = [{
+    PyTorch's rule: `g = grad + weight_decay * param`,
+    `s = alpha * square_avg + (1 - alpha) * g * g`; centered,
+    `a = alpha * grad_avg + (1 - alpha) * g` and `avg = sqrt(s - a * a) + eps`,
+    otherwise `avg = sqrt(s) + eps`. With momentum,
+    `buf = momentum * momentum_buffer + g / avg` and `param - lr * buf`;
+    without, `param - lr * g / avg`. States that an option set does not use
+    pass through unchanged; all start at zero. `step` is unused by the rule
+    and kept so that every optimizer update has the same shape.
+    ```mlir
+    %p2, %s2, %b2, %a2 = kiln.rmsprop_update %p, %g, %s, %b, %a, %step
+        {lr = 1.0e-02 : f64, momentum = 9.0e-01 : f64, centered = true}
+        : tensor<6xf32>, tensor<i64>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$param, Kiln_FloatTensor:$grad,
+                       Kiln_FloatTensor:$square_avg,
+                       Kiln_FloatTensor:$momentum_buffer,
+                       Kiln_FloatTensor:$grad_avg,
+                       0DTensorOf<[I64]>:$step,
+                       F64Attr:$lr,
+                       DefaultValuedAttr<F64Attr, "0.99">:$alpha,
+                       DefaultValuedAttr<F64Attr, "1.0e-8">:$eps,
+                       DefaultValuedAttr<F64Attr, "0.0">:$weight_decay,
+                       DefaultValuedAttr<F64Attr, "0.0">:$momentum,
+                       DefaultValuedAttr<BoolAttr, "false">:$centered);
+  let results = (outs Kiln_FloatTensor:$new_param,
+                      Kiln_FloatTensor:$new_square_avg,
+                      Kiln_FloatTensor:$new_momentum_buffer,
+                      Kiln_FloatTensor:$new_grad_avg);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $square_avg `,` $momentum_buffer `,` $grad_avg `,`
+    $step attr-dict `:` type($param) `,` type($step)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // KILN_OPS_TD
