@@ -116,7 +116,7 @@ int runAot(const CompileArgs &a) {
     if (!std::isalnum(static_cast<unsigned char>(c)))
       c = '_';
   }
-  AotBundle bundle = compileAot(*model, spec, prefix + "_");
+  AotBundle bundle = compileAot(*model, spec, prefix + "_", a.cpu);
   std::filesystem::create_directories(a.outputDir);
   std::string base = a.outputDir + "/" + prefix;
   writeFileAtomically(base + ".o",

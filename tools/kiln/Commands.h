@@ -81,6 +81,7 @@ struct CompileArgs {
   bool aot = false;
   std::string outputDir;
   std::string weightsPath;
+  std::string cpu;
   int64_t batchSize = 4;
   double lr = 0.001;
   double momentum = 0.9;

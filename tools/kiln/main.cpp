@@ -89,6 +89,9 @@ int main(int argc, char **argv) {
                        "write an object file, C header and weights to -o DIR");
   compileCmd->add_option("-o,--output", compile.outputDir,
                          "output folder for --aot");
+  compileCmd->add_option("--cpu", compile.cpu,
+                         "--aot for another x86-64 CPU, e.g. x86-64-v2 "
+                         "(default: this machine's)");
   compileCmd->add_option("--weights", compile.weightsPath,
                          "weights to bundle with --aot (default: initial)");
   compileCmd->add_flag("--memory-report", compile.memoryReport,

@@ -78,8 +78,15 @@ struct AotBundle {
   std::string object;
   std::vector<EntryPoint> entries;
 };
+/// `cpu` compiles for another CPU of this architecture (e.g. "x86-64-v2",
+/// for machines without AVX-512); empty means this machine's CPU.
 AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
-                     const std::string &prefix);
+                     const std::string &prefix, const std::string &cpu = "");
+
+/// Links an AOT bundle's object into this process, as a C program links it,
+/// and binds it to `params`: for checking a bundle against the JIT.
+Program loadAot(const AotBundle &bundle, const std::string &prefix,
+                std::vector<std::pair<std::string, Tensor>> params);
 
 /// A traced scalar function of named parameters and inputs, for tests and
 /// the blitz's autograd examples: entries "f" and, with `gradient`, "f_grad"

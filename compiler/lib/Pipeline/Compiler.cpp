@@ -87,7 +87,7 @@ Program compile(nn::Module &model, const CompileSpec &spec) {
 }
 
 AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
-                     const std::string &prefix) {
+                     const std::string &prefix, const std::string &cpu) {
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
   lowerToLoops(*module);
@@ -95,8 +95,15 @@ AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
   bundle.entries = describeEntryPoints(*module, labelBoundOf(model, spec));
   lowerToLlvm(*module);
   bundle.object = compileToObject(*module, bundle.entries, prefix,
-                                  /*embedEntries=*/true);
+                                  /*embedEntries=*/true, cpu);
   return bundle;
+}
+
+Program loadAot(const AotBundle &bundle, const std::string &prefix,
+                std::vector<std::pair<std::string, Tensor>> params) {
+  std::vector<EntryPoint> entries = bundle.entries;
+  std::shared_ptr<void> code = loadObject(bundle.object, entries, prefix);
+  return Program(std::move(entries), std::move(params), std::move(code));
 }
 
 Program compileFunction(Graph &graph, Var result, bool gradient) {

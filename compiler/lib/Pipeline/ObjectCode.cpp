@@ -12,6 +12,8 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -119,6 +121,34 @@ void optimize(llvm::Module &module, HostTarget &target) {
       .run(module, modules);
 }
 
+// A target for another CPU of the host's architecture (e.g. x86-64-v2),
+// with that CPU's own features rather than this machine's.
+HostTarget otherCpu(const std::string &cpu) {
+  HostTarget &native = host();
+  // Checked before building the target, which would warn on stderr.
+  std::string triple = native.builder.getTargetTriple().str(), error;
+  const llvm::Target *llvmTarget =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      llvmTarget ? llvmTarget->createMCSubtargetInfo(triple, "", "") : nullptr);
+  if (!info || !info->isCPUStringValid(cpu))
+    throw Error("'" + cpu + "' is not a CPU LLVM knows for " + triple +
+                "; try x86-64, x86-64-v2, x86-64-v3, x86-64-v4 or a name "
+                "such as skylake or znver3");
+  HostTarget t;
+  t.builder = llvm::orc::JITTargetMachineBuilder(native.builder.getTargetTriple());
+  t.builder.setCPU(cpu);
+  t.builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  t.builder.setRelocationModel(llvm::Reloc::PIC_);
+  auto machine = t.builder.createTargetMachine();
+  if (!machine)
+    throw Error("LLVM cannot generate code for CPU '" + cpu +
+                "': " + errorText(machine.takeError()));
+  t.machine = std::move(*machine);
+  t.cpu = cpu;
+  return t;
+}
+
 } // namespace
 
 std::string hostTargetDescription() {
@@ -129,8 +159,12 @@ std::string hostTargetDescription() {
 
 std::string compileToObject(mlir::ModuleOp module,
                             const std::vector<EntryPoint> &entries,
-                            const std::string &prefix, bool embedEntries) {
-  HostTarget &target = host();
+                            const std::string &prefix, bool embedEntries,
+                            const std::string &cpu) {
+  HostTarget other;
+  if (!cpu.empty())
+    other = otherCpu(cpu);
+  HostTarget &target = cpu.empty() ? host() : other;
   llvm::LLVMContext context;
   std::unique_ptr<llvm::Module> llvmModule =
       mlir::translateModuleToLLVMIR(module, context, "kiln");
@@ -176,7 +210,8 @@ std::string compileToObject(mlir::ModuleOp module,
 }
 
 std::shared_ptr<void> loadObject(const std::string &object,
-                                 std::vector<EntryPoint> &entries) {
+                                 std::vector<EntryPoint> &entries,
+                                 const std::string &prefix) {
   HostTarget &target = host();
   auto jit = llvm::orc::LLJITBuilder()
                  .setJITTargetMachineBuilder(target.builder)
@@ -194,7 +229,7 @@ std::shared_ptr<void> loadObject(const std::string &object,
           llvm::MemoryBuffer::getMemBufferCopy(object, "kiln-program")))
     throw Error("cannot load compiled code: " + errorText(std::move(error)));
   for (EntryPoint &entry : entries) {
-    auto address = (*jit)->lookup("_kiln_" + entry.name);
+    auto address = (*jit)->lookup(prefix + entry.name);
     if (!address)
       throw Error("compiled code has no entry point '" + entry.name +
                   "': " + errorText(address.takeError()));

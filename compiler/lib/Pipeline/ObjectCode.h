@@ -22,15 +22,18 @@ std::string hostTargetDescription();
 /// object file. With `embedEntries`, the object also holds
 /// `const char <prefix>entries[]`, the entry points' description, so an AOT
 /// bundle describes itself. The program's own functions become internal.
+/// `cpu` names another CPU of this architecture to compile for (AOT only).
 std::string compileToObject(mlir::ModuleOp module,
                             const std::vector<EntryPoint> &entries,
                             const std::string &prefix = "_kiln_",
-                            bool embedEntries = false);
+                            bool embedEntries = false,
+                            const std::string &cpu = "");
 
 /// Links `object` into this process and fills in each entry's function
 /// pointer; the returned handle keeps the code alive.
 std::shared_ptr<void> loadObject(const std::string &object,
-                                 std::vector<EntryPoint> &entries);
+                                 std::vector<EntryPoint> &entries,
+                                 const std::string &prefix = "_kiln_");
 
 } // namespace kiln
 
