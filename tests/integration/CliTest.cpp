@@ -281,3 +281,14 @@ TEST_CASE("kiln graph prints the forward backward and update phases") {
   CHECK(contains(dot.out, "subgraph cluster_1"));
   CHECK(contains(dot.out, "label=\"conv2d_backward_filter"));
 }
+
+TEST_CASE("kiln train takes Adam and refuses an unknown optimizer") {
+  CliResult adam = runKiln("train --optimizer adam --epochs 1 --max-steps 300 "
+                           "--log-every 100");
+  INFO("stderr: " << adam.err);
+  REQUIRE(adam.code == 0);
+  CHECK(contains(adam.out, "[1,   300] loss: "));
+  CliResult unknown = runKiln("train --optimizer nadam");
+  requireUserError(unknown);
+  CHECK(contains(unknown.err, "nadam"));
+}

@@ -28,6 +28,7 @@ struct TrainArgs {
   DataArgs data;
   int64_t epochs = 2;
   int64_t batchSize = 4;
+  std::string optimizer = "sgd";
   double lr = 0.001;
   double momentum = 0.9;
   uint64_t seed = 0;

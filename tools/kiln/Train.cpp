@@ -50,8 +50,20 @@ int runTrain(const TrainArgs &a) {
   std::vector<int64_t> shape = models::modelInputShape(name);
   CompileSpec spec;
   spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
-  spec.sgd.lr = a.lr;
-  spec.sgd.momentum = a.momentum;
+  if (a.optimizer == "sgd") {
+    spec.sgd.lr = a.lr;
+    spec.sgd.momentum = a.momentum;
+  } else if (a.optimizer == "adam") {
+    spec.optimizer = OptimizerKind::Adam;
+    spec.adam.lr = a.lr;
+  } else if (a.optimizer == "rmsprop") {
+    spec.optimizer = OptimizerKind::RmsProp;
+    spec.rmsprop.lr = a.lr;
+    spec.rmsprop.momentum = a.momentum;
+  } else {
+    throw Error("unknown --optimizer '" + a.optimizer +
+                "'; choose sgd, adam or rmsprop");
+  }
   spec.predictBatch = 1000;
   auto compileStart = Clock::now();
   Program program = compile(*model, spec);
@@ -124,6 +136,7 @@ int runTrain(const TrainArgs &a) {
   if (!a.savePath.empty()) {
     saveCheckpoint(a.savePath, program,
                    {{"model", name},
+                    {"optimizer", a.optimizer},
                     {"dataset", a.data.dataset},
                     {"lr", std::to_string(a.lr)},
                     {"momentum", std::to_string(a.momentum)},

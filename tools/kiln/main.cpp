@@ -33,8 +33,13 @@ int main(int argc, char **argv) {
   addDataOptions(trainCmd, train.data);
   trainCmd->add_option("--epochs", train.epochs)->capture_default_str();
   trainCmd->add_option("--batch-size", train.batchSize)->capture_default_str();
+  trainCmd->add_option("--optimizer", train.optimizer,
+                       "sgd, adam or rmsprop (PyTorch's update rules)")
+      ->capture_default_str();
   trainCmd->add_option("--lr", train.lr)->capture_default_str();
-  trainCmd->add_option("--momentum", train.momentum)->capture_default_str();
+  trainCmd->add_option("--momentum", train.momentum,
+                       "SGD and RMSProp momentum")
+      ->capture_default_str();
   trainCmd->add_option("--seed", train.seed)->capture_default_str();
   trainCmd->add_option("--threads", train.threads,
                        "worker threads (accepted; v0 code runs on one thread)")
