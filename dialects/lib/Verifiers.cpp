@@ -300,3 +300,19 @@ LogicalResult RmsPropUpdateOp::verify() {
            << "lr, alpha, eps, weight_decay and momentum must be >= 0";
   return success();
 }
+
+LogicalResult Conv2dReluPoolOp::verify() {
+  auto weight = tensorType(getWeight());
+  if (getBias()) {
+    auto bias = tensorType(getBias());
+    if (bias.getRank() != 1 || bias.getDimSize(0) != weight.getDimSize(0))
+      return emitOpError() << "bias " << bias << " should hold one value per "
+                           << "output channel of weight " << weight;
+  }
+  auto activation = tensorType(getActivation());
+  if (failed(verifyConvShapes(*this, tensorType(getInput()), weight,
+                              activation, getStride(), getPadding())))
+    return failure();
+  return verifyPoolShapes(*this, activation, tensorType(getPooled()),
+                          getPoolKernel(), getPoolStride());
+}

@@ -272,8 +272,10 @@ TEST_CASE("kiln graph prints the forward backward and update phases") {
   CHECK(contains(text.out, "-- forward"));
   CHECK(contains(text.out, "-- backward (kiln-autodiff)"));
   CHECK(contains(text.out, "-- update (kiln-optimizer-step)"));
-  CHECK(contains(text.out, "conv2d(%input, %conv1.weight, %conv1.bias) padding=0 "
-                           "stride=1 -> [4, 6, 28, 28]"));
+  // kiln-fuse has merged conv1, its relu and its pooling.
+  CHECK(contains(text.out, "conv2d_relu_pool(%input, %conv1.weight, %conv1.bias) "
+                           "padding=0 pool_kernel=2 pool_stride=2 stride=1 -> "
+                           "[4, 6, 14, 14]"));
   CHECK(contains(text.out, "sgd_update(%conv1.weight"));
   CliResult dot = runKiln("graph --train --dot");
   REQUIRE(dot.code == 0);

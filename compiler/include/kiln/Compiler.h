@@ -58,6 +58,7 @@ struct CompileSpec {
   bool train = true;          ///< compile train_step
   int64_t predictBatch = 0;   ///< compile predict for this batch (0: none)
   bool gradient = false;      ///< also keep loss and loss_grad entries
+  bool fuse = true;           ///< run kiln-fuse (conv + relu + pool)
 };
 
 /// The stages `kiln compile --emit` can print.

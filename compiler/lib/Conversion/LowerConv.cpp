@@ -5,6 +5,8 @@
 // column ranges are clipped instead of testing for padding.
 #include "LoopEmitter.h"
 
+#include <limits>
+
 using namespace mlir;
 using namespace kiln;
 
@@ -100,6 +102,74 @@ void fold(LoopEmitter &e, const ConvDims &d, Value col, Value n, Value dx) {
 }
 } // namespace
 
+// Image by image: unfold, matrix product into a one-image scratch buffer
+// with the bias, then relu and pooling straight from that buffer. The
+// activation result is written only when something reads it.
+static LogicalResult lowerConvReluPool(Conv2dReluPoolOp op, LoopEmitter &e) {
+  ConvDims d = dimsOf(op.getInput(), op.getWeight(), op.getStride(),
+                      op.getPadding());
+  int64_t taps = d.c * d.kh * d.kw, positions = d.oh * d.ow;
+  int64_t kernel = op.getPoolKernel(), stride = op.getPoolStride();
+  int64_t ph = convOutputSize(d.oh, kernel, stride, 0);
+  int64_t pw = convOutputSize(d.ow, kernel, stride, 0);
+  Value x = e.buffer(op.getInput());
+  Value w = view(e, e.buffer(op.getWeight()), {d.f, taps});
+  Value bias = op.getBias() ? e.buffer(op.getBias()) : Value();
+  Value pooled = e.resultBuffer(op.getPooled());
+  bool keepActivation = !op.getActivation().use_empty();
+  Value activation = keepActivation
+                         ? view(e, e.resultBuffer(op.getActivation()),
+                                {d.n, d.f, positions})
+                         : Value();
+  Type element = cast<ShapedType>(pooled.getType()).getElementType();
+  Value col = columnBuffer(e, d, element);
+  Value scratch = e.b.create<memref::AllocOp>(
+      e.loc, MemRefType::get({d.f, positions}, element),
+      e.b.getI64IntegerAttr(64));
+  Value zero = e.floatConst(element, 0.0);
+  e.loops({d.n}, [&](ValueRange n) {
+    unfold(e, d, x, n[0], col);
+    e.loops({d.f}, [&](ValueRange f) {
+      Value init = bias ? e.load(bias, {f[0]}) : zero;
+      e.loops({positions},
+              [&](ValueRange p) { e.store(init, scratch, {f[0], p[0]}); });
+      e.loops({taps}, [&](ValueRange k) {
+        Value weight = e.load(w, {f[0], k[0]});
+        e.loops({positions}, [&](ValueRange p) {
+          SmallVector<Value> at = {f[0], p[0]};
+          e.store(e.add(e.load(scratch, at),
+                        e.mul(weight, e.load(col, {k[0], p[0]}))),
+                  scratch, at);
+        });
+      });
+      // relu in place, and out to the activation when it is kept.
+      e.loops({positions}, [&](ValueRange p) {
+        Value v = e.load(scratch, {f[0], p[0]});
+        Value r = e.select(e.greater(v, zero), v, zero);
+        e.store(r, scratch, {f[0], p[0]});
+        if (keepActivation)
+          e.store(r, activation, {n[0], f[0], p[0]});
+      });
+      // The first maximum of each window wins, as in max_pool2d.
+      Value lowest =
+          e.floatConst(element, -std::numeric_limits<double>::infinity());
+      e.loops({ph, pw}, [&](ValueRange o) {
+        Value row0 = e.muli(o[0], stride), col0 = e.muli(o[1], stride);
+        Value best = e.reduce({kernel, kernel}, {lowest},
+                              [&](ValueRange k, ValueRange acc) {
+                                Value at = e.affine(e.addi(row0, k[0]), d.ow,
+                                                    e.addi(col0, k[1]), 0);
+                                Value v = e.load(scratch, {f[0], at});
+                                return SmallVector<Value>{e.select(
+                                    e.greater(v, acc[0]), v, acc[0])};
+                              })[0];
+        e.store(best, pooled, {n[0], f[0], o[0], o[1]});
+      });
+    });
+  });
+  return success();
+}
+
 LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
   if (auto conv = dyn_cast<Conv2dOp>(op)) {
     ConvDims d = dimsOf(conv.getInput(), conv.getWeight(), conv.getStride(),
@@ -187,5 +257,7 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
     });
     return success();
   }
+  if (auto fused = dyn_cast<Conv2dReluPoolOp>(op))
+    return lowerConvReluPool(fused, e);
   return op->emitOpError("is not a convolution op");
 }

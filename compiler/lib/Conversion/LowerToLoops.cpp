@@ -28,7 +28,8 @@ LogicalResult lowerOp(Operation *op, LoopEmitter &e) {
     return lowerElementwiseOp(op, e);
   if (isa<SumOp, MeanOp, MaxOp, MaxBackwardOp>(op))
     return lowerReductionOp(op, e);
-  if (isa<Conv2dOp, Conv2dBackwardInputOp, Conv2dBackwardFilterOp>(op))
+  if (isa<Conv2dOp, Conv2dBackwardInputOp, Conv2dBackwardFilterOp,
+          Conv2dReluPoolOp>(op))
     return lowerConvOp(op, e);
   if (isa<MaxPool2dOp, MaxPool2dBackwardOp>(op))
     return lowerPoolOp(op, e);

@@ -124,6 +124,8 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
           addOptimizerStep(pm, spec); // train_step = loss_grad + update
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
+        if (spec.fuse) // conv + relu + max_pool2d → conv2d_relu_pool
+          pm.addNestedPass<func::FuncOp>(createKilnFuse());
       },
       "derive the training program");
   if (!spec.gradient) {

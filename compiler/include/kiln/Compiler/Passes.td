@@ -74,6 +74,33 @@ def KilnOptimizerStep : Pass<"kiln-optimizer-step", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def KilnFuse : Pass<"kiln-fuse", "mlir::func::FuncOp"> {
+  let summary = "Fuses conv2d → relu → max_pool2d into one kiln.conv2d_relu_pool";
+  let description = [{
+    Runs after kiln-autodiff and kiln-optimizer-step. A chain
+    `max_pool2d(relu(conv2d(x, w, b)))` becomes one op whose lowering keeps
+    each image's convolution output in a scratch buffer, so the whole-batch
+    convolution output is never written. The backward pass needs only the
+    relu output: `relu_backward(g, conv)` masks exactly where
+    `relu_backward(g, relu(conv))` does, so its operand is switched to the
+    fused op's activation result. A chain whose convolution output has any
+    other user is left alone.
+
+    Before:
+    ```mlir
+    %c = kiln.conv2d %x, %w, %b ...
+    %r = kiln.relu %c : tensor<4x6x28x28xf32>
+    %p = kiln.max_pool2d %r {kernel = 2, stride = 2} ...
+    %g = kiln.relu_backward %d, %c : tensor<4x6x28x28xf32>
+    ```
+    After:
+    ```mlir
+    %p, %r = kiln.conv2d_relu_pool %x, %w, %b {pool_kernel = 2, pool_stride = 2, ...}
+    %g = kiln.relu_backward %d, %r : tensor<4x6x28x28xf32>
+    ```
+  }];
+}
+
 def KilnLowerToLoops : Pass<"kiln-lower-to-loops", "mlir::ModuleOp"> {
   let summary = "Lowers kiln ops on tensors to scf loops over memref buffers";
   let description = [{

@@ -297,6 +297,33 @@ def Kiln_MaxPool2dBackwardOp : Kiln_Op<"max_pool2d_backward"> {
   let hasVerifier = 1;
 }
 
+def Kiln_Conv2dReluPoolOp : Kiln_Op<"conv2d_relu_pool"> {
+  let summary = "conv2d, relu and max_pool2d fused into one op (made by kiln-fuse)";
+  let description = [{
+    Computes `max_pool2d(relu(conv2d(input, weight, bias)))` image by image,
+    keeping each image's convolution output in a small scratch buffer
+    instead of a whole-batch tensor. The second result is the relu output,
+    which the backward pass reads (as the pooling gradient's input and as the
+    relu gradient's mask); when nothing uses it, lowering never writes it.
+    ```mlir
+    %p, %a = kiln.conv2d_relu_pool %x, %w, %b {stride = 1, padding = 0,
+               pool_kernel = 2, pool_stride = 2}
+           : (tensor<4x1x32x32xf32>, tensor<6x1x5x5xf32>, tensor<6xf32>)
+             -> (tensor<4x6x14x14xf32>, tensor<4x6x28x28xf32>)
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Optional<Kiln_FloatTensor>:$bias,
+                       DefaultValuedAttr<I64Attr, "1">:$stride,
+                       DefaultValuedAttr<I64Attr, "0">:$padding,
+                       I64Attr:$pool_kernel, I64Attr:$pool_stride);
+  let results = (outs Kiln_FloatTensor:$pooled, Kiln_FloatTensor:$activation);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Losses
 //===----------------------------------------------------------------------===//
