@@ -383,6 +383,11 @@ void Tensor::copyFrom(const Tensor &src) {
   }
 }
 
+Tensor Tensor::to(const Device &device) const {
+  device.checkUsable();
+  return *this;
+}
+
 Tensor Tensor::to(DType dtype) const {
   checkDefined("Tensor::to");
   Tensor result = empty(shape_, dtype);

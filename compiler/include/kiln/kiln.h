@@ -35,6 +35,7 @@
 #include "kiln/nn/Graph.h"
 #include "kiln/nn/Module.h"
 #include "kiln/runtime/Checkpoint.h"
+#include "kiln/runtime/Device.h"
 #include "kiln/runtime/Error.h"
 #include "kiln/runtime/Metrics.h"
 #include "kiln/runtime/Npy.h"

@@ -11,6 +11,7 @@
 // and prints.
 #pragma once
 
+#include "kiln/runtime/Device.h"
 #include "kiln/runtime/Error.h"
 
 #include <cstddef>
@@ -129,6 +130,9 @@ public:
   /// Contiguous copy converted to `dtype` (a copy even when dtype is
   /// unchanged).
   Tensor to(DType dtype) const;
+  /// The tensor on `device`: itself for the CPU; a kiln::Error naming the
+  /// device for one this build cannot use.
+  Tensor to(const Device &device) const;
   /// |a - b| <= atol + rtol * |b| for every element, as torch.allclose; false
   /// when the shapes differ or any element is NaN.
   bool allClose(const Tensor &other, double rtol = 1e-5,
