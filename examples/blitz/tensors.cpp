@@ -1,4 +1,5 @@
 // Blitz, part 1: making tensors, printing them, their dtype and size.
+#include "kiln/runtime/Error.h"
 #include "kiln/runtime/Ops.h"
 
 #include <iostream>
@@ -33,9 +34,17 @@ int main() {
             << y.size(0) << " elements " << y.numel() << " dtype "
             << kiln::dtypeName(y.dtype()) << "\n";
 
-  // Every tensor lives in host memory: there is no device to move it to yet
-  // (the CUDA backend is issue 4). to() changes the dtype, always copying.
-  kiln::Tensor z = (y + 1).to(kiln::DType::F64);
-  std::cout << z << "\n";
+  // Every tensor lives in host memory: the CUDA backend is issue 4.
+  // to(Device) keeps a tensor on the CPU and refuses a CUDA device clearly;
+  // to(DType) changes the dtype, always copying.
+  kiln::Device device = kiln::Device::best();
+  kiln::Tensor onDevice = y.to(device);
+  try {
+    y.to(kiln::Device::cuda());
+  } catch (const kiln::Error &error) {
+    std::cout << "cuda: " << error.what() << "\n";
+  }
+  kiln::Tensor z = (onDevice + 1).to(kiln::DType::F64);
+  std::cout << device.toString() << " " << z << "\n";
   return 0;
 }
