@@ -13,6 +13,17 @@ RankedTensorType tensorType(Value value) {
   return cast<RankedTensorType>(value.getType());
 }
 
+// Checks every value is a tensor of the first one's element type.
+LogicalResult verifySameElementType(Operation *op, ArrayRef<Value> values) {
+  Type element = cast<ShapedType>(values.front().getType()).getElementType();
+  for (Value value : values.drop_front()) {
+    if (cast<ShapedType>(value.getType()).getElementType() != element)
+      return op->emitOpError() << "mixes element types: " << values.front().getType()
+                               << " and " << value.getType();
+  }
+  return success();
+}
+
 // Checks `axes` is a duplicate-free list of valid axes of a rank-`rank` tensor.
 LogicalResult verifyAxes(Operation *op, ArrayRef<int64_t> axes, int64_t rank) {
   llvm::SmallSet<int64_t, 4> seen;
@@ -58,6 +69,8 @@ LogicalResult ReshapeOp::verify() {
 }
 
 LogicalResult TransposeOp::verify() {
+  if (failed(verifySameElementType(*this, {getInput(), getResult()})))
+    return failure();
   auto in = tensorType(getInput()), out = getType();
   ArrayRef<int64_t> perm = getPermutation();
   if (static_cast<int64_t>(perm.size()) != in.getRank())
@@ -75,6 +88,8 @@ LogicalResult TransposeOp::verify() {
 }
 
 LogicalResult BroadcastOp::verify() {
+  if (failed(verifySameElementType(*this, {getInput(), getResult()})))
+    return failure();
   auto in = tensorType(getInput()), out = getType();
   if (in.getRank() > out.getRank())
     return emitOpError() << "cannot broadcast " << in << " to the lower-rank "
@@ -94,6 +109,9 @@ static LogicalResult verifyReduction(Operation *op, Value input,
                                      ArrayRef<int64_t> axes, bool keepdim,
                                      RankedTensorType reduced) {
   auto in = tensorType(input);
+  if (in.getElementType() != reduced.getElementType())
+    return op->emitOpError() << "mixes element types: " << in << " and "
+                             << reduced;
   if (failed(verifyAxes(op, axes, in.getRank())))
     return failure();
   SmallVector<int64_t> expected = reducedShape(in.getShape(), axes, keepdim);
@@ -127,6 +145,10 @@ LogicalResult MatmulOp::verify() {
   if (lhs.getRank() != 2 || rhs.getRank() != 2 || out.getRank() != 2)
     return emitOpError() << "expects 2-D operands and result, got " << lhs
                          << ", " << rhs << " -> " << out;
+  if (lhs.getElementType() != rhs.getElementType() ||
+      lhs.getElementType() != out.getElementType())
+    return emitOpError() << "operands " << lhs << ", " << rhs << " and result "
+                         << out << " must have one element type";
   int64_t m = lhs.getDimSize(getTransposeLhs() ? 1 : 0);
   int64_t k = lhs.getDimSize(getTransposeLhs() ? 0 : 1);
   int64_t k2 = rhs.getDimSize(getTransposeRhs() ? 1 : 0);
@@ -153,10 +175,19 @@ static LogicalResult verifyConvShapes(Operation *op, RankedTensorType input,
   if (stride < 1 || padding < 0)
     return op->emitOpError() << "needs stride >= 1 and padding >= 0, got stride "
                              << stride << " and padding " << padding;
+  if (input.getElementType() != weight.getElementType() ||
+      input.getElementType() != output.getElementType())
+    return op->emitOpError() << "input " << input << ", weight " << weight
+                             << " and output " << output
+                             << " must have one element type";
   if (input.getDimSize(1) != weight.getDimSize(1))
     return op->emitOpError() << "input " << input << " has "
                              << input.getDimSize(1) << " channels but weight "
                              << weight << " expects " << weight.getDimSize(1);
+  if (input.getDimSize(2) + 2 * padding < weight.getDimSize(2) ||
+      input.getDimSize(3) + 2 * padding < weight.getDimSize(3))
+    return op->emitOpError() << "kernel of weight " << weight
+                             << " does not fit the padded input " << input;
   int64_t oh = convOutputSize(input.getDimSize(2), weight.getDimSize(2), stride,
                               padding);
   int64_t ow = convOutputSize(input.getDimSize(3), weight.getDimSize(3), stride,
@@ -177,6 +208,9 @@ static LogicalResult verifyConvShapes(Operation *op, RankedTensorType input,
 
 LogicalResult Conv2dOp::verify() {
   auto weight = tensorType(getWeight());
+  if (getBias() &&
+      failed(verifySameElementType(*this, {getWeight(), getBias()})))
+    return failure();
   if (getBias()) {
     auto bias = tensorType(getBias());
     if (bias.getRank() != 1 || bias.getDimSize(0) != weight.getDimSize(0))
@@ -206,6 +240,9 @@ static LogicalResult verifyPoolShapes(Operation *op, RankedTensorType input,
   if (kernel < 1 || stride < 1)
     return op->emitOpError() << "needs kernel >= 1 and stride >= 1, got kernel "
                              << kernel << " and stride " << stride;
+  if (input.getDimSize(2) < kernel || input.getDimSize(3) < kernel)
+    return op->emitOpError() << "pooling window " << kernel
+                             << " is larger than the input " << input;
   int64_t oh = convOutputSize(input.getDimSize(2), kernel, stride, 0);
   int64_t ow = convOutputSize(input.getDimSize(3), kernel, stride, 0);
   if (oh < 1 || ow < 1 || output.getDimSize(0) != input.getDimSize(0) ||
@@ -225,6 +262,8 @@ LogicalResult MaxPool2dOp::verify() {
 }
 
 LogicalResult MaxPool2dBackwardOp::verify() {
+  if (failed(verifySameElementType(*this, {getGrad(), getInput()})))
+    return failure();
   if (getType() != tensorType(getInput()))
     return emitOpError() << "result " << getType() << " must match the input "
                          << getInput().getType();
@@ -251,6 +290,8 @@ LogicalResult SoftmaxCrossEntropyOp::verify() {
 }
 
 LogicalResult SoftmaxCrossEntropyBackwardOp::verify() {
+  if (failed(verifySameElementType(*this, {getGrad(), getLogits()})))
+    return failure();
   if (getType() != tensorType(getLogits()))
     return emitOpError() << "result " << getType()
                          << " must match the logits " << getLogits().getType();

@@ -73,7 +73,14 @@ LogicalResult kiln::lowerReductionOp(Operation *op, LoopEmitter &e) {
       strides[i] = strides[i + 1] * inputShape[i + 1];
     Value outFlat = e.flat(out);
     e.loops(shape.kept, [&](ValueRange keptIvs) {
-      SmallVector<Value> init = {e.floatConst(element, lowest), e.index(0)};
+      // Starts at the group's first element, so a group with no element
+      // above -inf (all -inf or NaN) still routes its gradient inside itself.
+      SmallVector<Value> firstIndex = shape.inputIndex(
+          keptIvs, SmallVector<Value>(shape.reduced.size(), e.index(0)));
+      Value firstOffset = e.index(0);
+      for (auto [axis, iv] : llvm::enumerate(firstIndex))
+        firstOffset = e.addi(firstOffset, e.muli(iv, strides[axis]));
+      SmallVector<Value> init = {e.floatConst(element, lowest), firstOffset};
       SmallVector<Value> best = e.reduce(
           shape.reduced, init, [&](ValueRange ivs, ValueRange acc) {
             SmallVector<Value> index = shape.inputIndex(keptIvs, ivs);

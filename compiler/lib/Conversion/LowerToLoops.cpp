@@ -3,6 +3,8 @@
 #include "LoopEmitter.h"
 #include "kiln/Compiler/Passes.h"
 
+#include "llvm/ADT/DenseSet.h"
+
 namespace kiln {
 #define GEN_PASS_DEF_KILNLOWERTOLOOPS
 #include "kiln/Compiler/Passes.h.inc"
@@ -79,9 +81,22 @@ LogicalResult lowerFunction(func::FuncOp fn, ModuleOp module) {
   for (Type type : fn.getArgumentTypes())
     argTypes.push_back(memrefTypeOf(type));
   SmallVector<int64_t> updates(fn.getNumResults(), -1);
+  llvm::SmallDenseSet<int64_t> updated;
   for (unsigned r = 0; r < fn.getNumResults(); ++r) {
     if (auto attr = fn.getResultAttrOfType<IntegerAttr>(r, kUpdatesAttr)) {
-      updates[r] = attr.getInt();
+      int64_t arg = attr.getInt();
+      if (arg < 0 || arg >= numInputs)
+        return fn.emitError() << "result #" << r << " updates argument #"
+                              << arg << ", but the function has "
+                              << numInputs << " arguments";
+      if (!updated.insert(arg).second)
+        return fn.emitError() << "two results update argument #" << arg;
+      if (fn.getArgumentTypes()[arg] != fn.getResultTypes()[r])
+        return fn.emitError()
+               << "result #" << r << " of type " << fn.getResultTypes()[r]
+               << " cannot update argument #" << arg << " of type "
+               << fn.getArgumentTypes()[arg];
+      updates[r] = arg;
       continue;
     }
     argTypes.push_back(memrefTypeOf(fn.getResultTypes()[r]));
@@ -130,10 +145,30 @@ LogicalResult lowerFunction(func::FuncOp fn, ModuleOp module) {
       return failure();
   }
   e.loc = ret.getLoc();
+  // Results still to copy. A source that another copy overwrites (returning
+  // two arguments swapped, say) is first saved to a temporary.
+  SmallVector<std::pair<Value, Value>> copies;
   for (auto [value, destination] : llvm::zip(ret.getOperands(), destinations)) {
     Value source = e.buffer(value);
-    if (source == destination)
+    if (source != destination)
+      copies.push_back({source, destination});
+  }
+  for (auto &[source, destination] : copies) {
+    bool overwritten = llvm::any_of(copies, [&](auto &other) {
+      return other.second == source;
+    });
+    if (!overwritten)
       continue;
+    auto type = cast<MemRefType>(source.getType());
+    Value saved = b.create<memref::AllocOp>(
+        e.loc, MemRefType::get(type.getShape(), type.getElementType()),
+        b.getI64IntegerAttr(64));
+    Value from = e.flat(source), to = e.flat(saved);
+    e.loops({type.getNumElements()},
+            [&](ValueRange i) { e.store(e.load(from, i), to, i); });
+    source = saved;
+  }
+  for (auto &[source, destination] : copies) {
     Value from = e.flat(source), to = e.flat(destination);
     int64_t n = cast<MemRefType>(to.getType()).getNumElements();
     e.loops({n}, [&](ValueRange i) { e.store(e.load(from, i), to, i); });

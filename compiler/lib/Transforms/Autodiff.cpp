@@ -47,6 +47,15 @@ LogicalResult differentiate(func::FuncOp fn) {
     return fn.emitError() << "kiln-autodiff needs a scalar float loss, got "
                           << fn.getResultTypes()[0];
 
+  for (BlockArgument arg : fn.getArguments()) {
+    auto type = cast<RankedTensorType>(arg.getType());
+    if (fn.getArgAttr(arg.getArgNumber(), kParamAttr) &&
+        !isa<FloatType>(type.getElementType()))
+      return fn.emitError() << "parameter #" << arg.getArgNumber() << " is "
+                            << type << "; only float parameters take "
+                               "gradients";
+  }
+
   func::FuncOp gradFn = fn.clone();
   gradFn.setName((fn.getName() + "_grad").str());
   gradFn->removeAttr(kDifferentiateAttr);

@@ -202,6 +202,12 @@ Var conv2d(Var input, Var weight, Var bias, int64_t stride, int64_t padding) {
   if (x.size() != 4 || w.size() != 4)
     throw Error("conv2d needs an NCHW input and [F, C, KH, KW] weights, got " +
                 shapeString(x) + " and " + shapeString(w));
+  requireFloat("conv2d", input);
+  if (input.dtype() != weight.dtype() ||
+      (bias.id() >= 0 && bias.dtype() != weight.dtype()))
+    throw Error(std::string("conv2d: input, weight and bias must have one "
+                            "dtype; got ") +
+                dtypeName(input.dtype()) + " and " + dtypeName(weight.dtype()));
   if (x[1] != w[1])
     throw Error("conv2d: input " + shapeString(x) + " has " +
                 std::to_string(x[1]) + " channels but the weights " +
@@ -253,6 +259,11 @@ Var exp(Var x) { return unary(OpKind::Exp, x); }
 Var log(Var x) { return unary(OpKind::Log, x); }
 
 Var matmul(Var a, Var b, bool transposeA, bool transposeB) {
+  requireFloat("matmul", a);
+  if (a.dtype() != b.dtype())
+    throw Error(std::string("matmul: operands have different dtypes (") +
+                dtypeName(a.dtype()) + " and " + dtypeName(b.dtype()) +
+                "); convert one first");
   const auto &x = a.shape(), &y = b.shape();
   if (x.size() != 2 || y.size() != 2)
     throw Error("matmul needs 2-D operands, got " + shapeString(x) + " and " +
@@ -281,8 +292,12 @@ Var linear(Var x, Var weight, Var bias) {
 Var transpose(Var x, std::vector<int64_t> permutation) {
   std::vector<int64_t> sorted = permutation;
   std::sort(sorted.begin(), sorted.end());
+  if (static_cast<int64_t>(sorted.size()) != x.dim())
+    throw Error("transpose: " + shapeString(permutation) +
+                " is not a permutation of the axes of " +
+                shapeString(x.shape()));
   for (int64_t i = 0; i < x.dim(); ++i) {
-    if (static_cast<int64_t>(sorted.size()) != x.dim() || sorted[i] != i)
+    if (sorted[i] != i)
       throw Error("transpose: " + shapeString(permutation) +
                   " is not a permutation of the axes of " +
                   shapeString(x.shape()));
@@ -305,6 +320,9 @@ Var broadcastTo(Var x, std::vector<int64_t> shape) {
 }
 
 Var flatten(Var x, int64_t startDim) {
+  if (startDim < -x.dim() || startDim >= std::max<int64_t>(x.dim(), 1))
+    throw Error("flatten: start dimension " + std::to_string(startDim) +
+                " is out of range for shape " + shapeString(x.shape()));
   if (startDim < 0)
     startDim += x.dim();
   std::vector<int64_t> shape(x.shape().begin(), x.shape().begin() + startDim);

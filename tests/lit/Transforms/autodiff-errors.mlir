@@ -26,3 +26,11 @@ func.func @no_rule(%w: tensor<6xf32> {kiln.param = "w"}, %g: tensor<6xf32>, %s: 
   %l = kiln.sum %p {axes = array<i64: 0>} : tensor<6xf32> -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// CHECK: error: parameter #0 is 'tensor<2xi64>'; only float parameters take gradients
+func.func @int_param(%w: tensor<2xi64> {kiln.param = "w"}, %x: tensor<2xf32>) -> tensor<f32> attributes {kiln.differentiate} {
+  %s = kiln.sum %x {axes = array<i64: 0>} : tensor<2xf32> -> tensor<f32>
+  return %s : tensor<f32>
+}

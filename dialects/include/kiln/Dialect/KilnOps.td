@@ -12,8 +12,8 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 class Kiln_Op<string mnemonic, list<Trait> traits = []>
     : Op<Kiln_Dialect, mnemonic, !listconcat([Pure], traits)>;
 
-def Kiln_FloatTensor : RankedTensorOf<[F32, F64]>;
-def Kiln_LabelTensor : RankedTensorOf<[I64]>;
+def Kiln_FloatTensor : StaticShapeTensorOf<[F32, F64]>;
+def Kiln_LabelTensor : StaticShapeTensorOf<[I64]>;
 def Kiln_ScalarTensor : 0DTensorOf<[F32, F64]>;
 
 def Kiln_Differentiable : DeclareOpInterfaceMethods<GradientOpInterface>;
