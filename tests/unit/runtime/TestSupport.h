@@ -18,8 +18,10 @@ namespace kiln::test {
 class TempDir {
 public:
   TempDir() {
+    // mkdtemp replaces the trailing six X's with a unique suffix.
     std::string pattern =
-        (std::filesystem::temp_directory_path() / "kiln-test-XXXXXX").string();
+        (std::filesystem::temp_directory_path() / "kiln-test-").string() +
+        std::string(6, 'X');
     if (!mkdtemp(pattern.data()))
       throw std::runtime_error("mkdtemp failed");
     path_ = pattern;
