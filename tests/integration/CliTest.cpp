@@ -294,3 +294,26 @@ TEST_CASE("kiln train takes Adam and refuses an unknown optimizer") {
   requireUserError(unknown);
   CHECK(contains(unknown.err, "nadam"));
 }
+
+TEST_CASE("kiln train --workers gives the same run as the caller's thread") {
+  const std::string args = "train --epochs 1 --max-steps 400 --log-every 200";
+  CliResult serial = runKiln(args);
+  CliResult workers = runKiln(args + " --workers 2 --seed 0");
+  INFO("stderr: " << workers.err);
+  REQUIRE(serial.code == 0);
+  REQUIRE(workers.code == 0);
+  auto lossLines = [](const std::string &text) {
+    std::string lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("[1,", 0) == 0 || line.rfind("Accuracy", 0) == 0)
+        lines += line + "\n";
+    }
+    return lines;
+  };
+  CHECK(contains(lossLines(serial.out), "[1,   400] loss: "));
+  CHECK(lossLines(workers.out) == lossLines(serial.out));
+  CliResult augmented = runKiln(args + " --workers 2 --augment");
+  REQUIRE(augmented.code == 0);
+  CHECK(lossLines(augmented.out) != lossLines(serial.out));
+}

@@ -33,6 +33,8 @@ struct TrainArgs {
   double momentum = 0.9;
   uint64_t seed = 0;
   int64_t threads = 0;
+  int64_t workers = 0;
+  bool augment = false;
   int64_t maxSteps = 0;
   int64_t logEvery = 2000;
   std::string metricsPath;

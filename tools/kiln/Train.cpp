@@ -35,6 +35,8 @@ int runTrain(const TrainArgs &a) {
   checkPositive("--epochs", double(a.epochs));
   checkPositive("--lr", a.lr);
   checkPositive("--log-every", double(a.logEvery));
+  if (a.workers < 0)
+    throw Error("--workers must be >= 0, got " + std::to_string(a.workers));
   if (a.momentum < 0)
     throw Error("--momentum must be >= 0, got " + std::to_string(a.momentum));
   std::string name = modelName(a.data);
@@ -81,9 +83,19 @@ int runTrain(const TrainArgs &a) {
   bool tty = isatty(STDOUT_FILENO);
   // The loader's seed advances with the steps already taken, so a resumed
   // run does not replay the batches it has seen.
+  LoaderOptions loading;
+  loading.workers = static_cast<int>(a.workers);
+  if (a.augment) {
+    // Random crops of the image padded by 4 pixels of background (-1 after
+    // normalisation) and horizontal flips, as the usual CIFAR recipe does.
+    std::vector<std::shared_ptr<const Transform>> steps = {
+        std::make_shared<RandomCrop>(train.images.size(2), 4, -1.0f),
+        std::make_shared<RandomHorizontalFlip>(0.5)};
+    loading.transform = std::make_shared<Compose>(steps);
+  }
   BatchLoader loader(train, a.batchSize, /*shuffle=*/true,
                      a.seed + static_cast<uint64_t>(program.stepsTaken()),
-                     /*dropLast=*/true);
+                     /*dropLast=*/true, loading);
   Tensor images = Tensor::empty(spec.inputShape);
   Tensor labels = Tensor::empty({a.batchSize}, DType::I64);
   int64_t steps = loader.batchesPerEpoch();

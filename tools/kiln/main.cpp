@@ -44,6 +44,11 @@ int main(int argc, char **argv) {
   trainCmd->add_option("--threads", train.threads,
                        "worker threads (accepted; v0 code runs on one thread)")
       ->capture_default_str();
+  trainCmd->add_option("--workers", train.workers,
+                       "loader threads preparing batches ahead (0: none)")
+      ->capture_default_str();
+  trainCmd->add_flag("--augment", train.augment,
+                     "random crops (padding 4) and horizontal flips");
   trainCmd->add_option("--max-steps", train.maxSteps,
                        "stop each epoch after this many steps (0: whole epoch)")
       ->capture_default_str();

@@ -14,17 +14,34 @@
 
 #include "kiln/runtime/Random.h"
 #include "kiln/runtime/data/Dataset.h"
+#include "kiln/runtime/data/Transforms.h"
 
+#include <memory>
 #include <vector>
 
 namespace kiln {
+
+/// How batches are made: by the caller's thread (workers = 0) or by worker
+/// threads that prepare up to `prefetch` batches each ahead of next(), so a
+/// training step need not wait for data. `transform`, applied to every image
+/// (float32 data sets), must keep the image's shape; its randomness is drawn
+/// from a generator seeded by (seed, epoch, position), so the batches are
+/// the same whatever the number of workers.
+struct LoaderOptions {
+  int workers = 0;
+  int prefetch = 2;
+  std::shared_ptr<const Transform> transform;
+};
 
 class BatchLoader {
 public:
   /// Keeps its own handles to the data set's tensors, so `dataset` may go
   /// away. Throws kiln::Error for batchSize <= 0 or an inconsistent data set.
   BatchLoader(const Dataset &dataset, int64_t batchSize, bool shuffle,
-              uint64_t seed, bool dropLast);
+              uint64_t seed, bool dropLast, LoaderOptions options = {});
+  ~BatchLoader();
+  BatchLoader(const BatchLoader &) = delete;
+  BatchLoader &operator=(const BatchLoader &) = delete;
 
   int64_t batchesPerEpoch() const;
   int64_t batchSize() const { return batchSize_; }
@@ -42,7 +59,12 @@ public:
   bool next(Tensor &images, Tensor &labels, int64_t &count);
 
 private:
+  struct Workers;
   void checkBatchTensors(const Tensor &images, const Tensor &labels) const;
+  /// Writes batch `index` of the epoch ordered by `order` into the buffers.
+  void assemble(const std::vector<int64_t> &order, int64_t epoch,
+                int64_t index, std::byte *images, int64_t *labels,
+                int64_t &count) const;
 
   Tensor images_;
   Tensor labels_;
@@ -50,9 +72,12 @@ private:
   bool shuffle_;
   bool dropLast_;
   Generator generator_;
-  std::vector<int64_t> order_;
-  size_t cursor_ = 0;
-  bool started_ = false;
+  uint64_t seed_;
+  LoaderOptions options_;
+  std::shared_ptr<const std::vector<int64_t>> order_;
+  int64_t epoch_ = -1;
+  int64_t nextBatch_ = 0;
+  std::unique_ptr<Workers> workers_;
 };
 
 } // namespace kiln
