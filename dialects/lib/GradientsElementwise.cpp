@@ -70,6 +70,10 @@ SmallVector<Value> LogOp::buildVJP(OpBuilder &b, ValueRange grads) {
   return {b.create<DivOp>(getLoc(), grads[0], getInput())};
 }
 
+SmallVector<Value> StopGradientOp::buildVJP(OpBuilder &, ValueRange) {
+  return {Value()}; // No gradient reaches the operand: that is the op.
+}
+
 SmallVector<Value> ReluOp::buildVJP(OpBuilder &b, ValueRange grads) {
   return {b.create<ReluBackwardOp>(getLoc(), getType(), grads[0], getInput())};
 }

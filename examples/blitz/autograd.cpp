@@ -46,5 +46,13 @@ int main() {
   std::cout << "v^T J = " << product << "\n";
   std::cout << "programs compiled: " << twice.compilations()
             << " (the step and its vjp)\n";
+
+  // detach inside a traced function: x * detach(x) differentiates as if the
+  // second factor were a constant, so the gradient is x, not 2x.
+  auto halfBlocked = [](kiln::Var t) {
+    return kiln::sum(t * kiln::detach(t), {0});
+  };
+  kiln::Tensor blocked = kiln::grad(halfBlocked, kiln::tensor({1.0, 2.0, 3.0}));
+  std::cout << "d sum(x * detach(x)) / dx = " << blocked << "\n";
   return 0;
 }

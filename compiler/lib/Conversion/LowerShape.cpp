@@ -35,6 +35,18 @@ LogicalResult kiln::lowerShapeOp(Operation *op, LoopEmitter &e) {
             [&](ValueRange i) { e.store(e.load(in, i), out, i); });
     return success();
   }
+  if (auto stop = dyn_cast<StopGradientOp>(op)) {
+    Value input = e.buffer(stop.getInput());
+    if (!e.hasPreassigned(stop.getResult())) {
+      e.setBuffer(stop.getResult(), input); // the same values, the same buffer
+      return success();
+    }
+    Value out = e.flat(e.resultBuffer(stop.getResult()));
+    Value in = e.flat(input);
+    int64_t n = cast<ShapedType>(input.getType()).getNumElements();
+    e.loops({n}, [&](ValueRange i) { e.store(e.load(in, i), out, i); });
+    return success();
+  }
   if (auto transpose = dyn_cast<TransposeOp>(op)) {
     Value input = e.buffer(transpose.getInput());
     Value out = e.resultBuffer(transpose.getResult());

@@ -23,7 +23,7 @@ MemRefType memrefTypeOf(Type tensorType) {
 LogicalResult lowerOp(Operation *op, LoopEmitter &e) {
   if (isa<ConstantOp>(op))
     return success(); // Materialised where first needed as a buffer.
-  if (isa<ReshapeOp, TransposeOp, BroadcastOp>(op))
+  if (isa<ReshapeOp, TransposeOp, BroadcastOp, StopGradientOp>(op))
     return lowerShapeOp(op, e);
   if (isa<AddOp, SubOp, MulOp, DivOp, PowOp, NegOp, ExpOp, LogOp, ReluOp,
           ReluBackwardOp>(op))
@@ -61,7 +61,7 @@ LogicalResult checkInPlace(BlockArgument arg, Value update) {
   while (!readers.empty()) {
     Value value = readers.pop_back_val();
     for (Operation *user : value.getUsers()) {
-      if (isa<ReshapeOp>(user))
+      if (isa<ReshapeOp, StopGradientOp>(user)) // views of the same buffer
         readers.push_back(user->getResult(0));
       if (user != writer && writer->isBeforeInBlock(user))
         return writer->emitOpError()
@@ -134,7 +134,7 @@ LogicalResult lowerFunction(func::FuncOp fn, ModuleOp module) {
     }
     destinations.push_back(destination);
     Operation *producer = value.getDefiningOp();
-    if (producer && !isa<ConstantOp, ReshapeOp>(producer) &&
+    if (producer && !isa<ConstantOp, ReshapeOp, StopGradientOp>(producer) &&
         !e.hasPreassigned(value))
       e.preassign(value, destination);
   }

@@ -81,6 +81,9 @@ func::FuncOp importGraph(ModuleOp module, const Graph &graph, Var result,
     case OpKind::MaxPool2d:
       out = b.create<MaxPool2dOp>(loc, type, in[0], node.kernel, node.stride);
       break;
+    case OpKind::StopGradient:
+      out = b.create<StopGradientOp>(loc, in[0]);
+      break;
     case OpKind::Relu:
       out = b.create<ReluOp>(loc, in[0]);
       break;

@@ -14,7 +14,7 @@ const char *opKindName(OpKind kind) {
       "input", "param", "constant", "conv2d", "max_pool2d", "relu", "matmul",
       "reshape", "transpose", "broadcast", "add", "sub", "mul", "div", "pow",
       "neg", "exp", "log", "sum", "mean", "max", "softmax_cross_entropy",
-      "mse_loss"};
+      "mse_loss", "stop_gradient"};
   return names[static_cast<int>(kind)];
 }
 
@@ -255,6 +255,7 @@ Var maxPool2d(Var input, int64_t kernel, int64_t stride) {
 }
 
 Var relu(Var x) { return unary(OpKind::Relu, x); }
+Var stopGradient(Var x) { return unary(OpKind::StopGradient, x); }
 Var exp(Var x) { return unary(OpKind::Exp, x); }
 Var log(Var x) { return unary(OpKind::Log, x); }
 

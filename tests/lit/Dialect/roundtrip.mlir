@@ -155,3 +155,10 @@ func.func @sgd(%p: tensor<6xf32>, %g: tensor<6xf32>, %m: tensor<6xf32>, %step: t
       : tensor<6xf32>, tensor<i64>
   return
 }
+
+// CHECK-LABEL: func.func @stop_gradient
+// CHECK: kiln.stop_gradient %{{.*}} : tensor<4x10xf32>
+func.func @stop_gradient(%x: tensor<4x10xf32>) -> tensor<4x10xf32> {
+  %y = kiln.stop_gradient %x : tensor<4x10xf32>
+  return %y : tensor<4x10xf32>
+}

@@ -116,3 +116,18 @@ func.func @not_marked(%w: tensor<3xf32> {kiln.param = "w"}) -> tensor<f32> {
   %s = kiln.sum %w {axes = array<i64: 0>} : tensor<3xf32> -> tensor<f32>
   return %s : tensor<f32>
 }
+
+// No gradient passes through stop_gradient: d/dw sum(w * stop(w)) = stop(w).
+// CHECK-LABEL: func.func @detached_grad(
+// CHECK-SAME: %[[W:.*]]: tensor<3xf32> {kiln.param = "w"})
+// CHECK: %[[S:.*]] = kiln.stop_gradient %[[W]] : tensor<3xf32>
+// CHECK: %[[B:.*]] = kiln.broadcast
+// CHECK: %[[G:.*]] = kiln.mul %[[B]], %[[S]] : tensor<3xf32>
+// CHECK-NOT: kiln.add
+// CHECK: return %{{.*}}, %[[G]]
+func.func @detached(%w: tensor<3xf32> {kiln.param = "w"}) -> tensor<f32> attributes {kiln.differentiate} {
+  %s = kiln.stop_gradient %w : tensor<3xf32>
+  %m = kiln.mul %w, %s : tensor<3xf32>
+  %r = kiln.sum %m {axes = array<i64: 0>} : tensor<3xf32> -> tensor<f32>
+  return %r : tensor<f32>
+}

@@ -19,6 +19,7 @@ enum class OpKind {
   Add, Sub, Mul, Div, Pow, Neg, Exp, Log,
   Sum, Mean, Max,
   SoftmaxCrossEntropy, MseLoss,
+  StopGradient,
 };
 
 const char *opKindName(OpKind kind);
@@ -109,6 +110,9 @@ Var sum(Var x, std::vector<int64_t> axes, bool keepdim = false);
 Var mean(Var x, std::vector<int64_t> axes, bool keepdim = false);
 Var max(Var x, std::vector<int64_t> axes, bool keepdim = false);
 Var exp(Var x);
+/// The same values with no gradient flowing back (PyTorch's detach()).
+Var stopGradient(Var x);
+inline Var detach(Var x) { return stopGradient(x); }
 Var log(Var x);
 Var pow(Var x, Var exponent);
 Var pow(Var x, double exponent);

@@ -121,6 +121,21 @@ def Kiln_ExpOp : Kiln_UnaryOp<"exp", "natural exponential">;
 def Kiln_LogOp : Kiln_UnaryOp<"log", "natural logarithm">;
 def Kiln_ReluOp : Kiln_UnaryOp<"relu", "max(x, 0)">;
 
+def Kiln_StopGradientOp : Kiln_Op<"stop_gradient", [Kiln_Differentiable,
+    SameOperandsAndResultType]> {
+  let summary = "The input unchanged, with no gradient flowing back through it";
+  let description = [{
+    PyTorch's `detach()`: forward, the result is the input; kiln-autodiff
+    sends no gradient to the operand. Lowering reuses the input's buffer.
+    ```mlir
+    %c = kiln.stop_gradient %x : tensor<4x10xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
 def Kiln_ReluBackwardOp : Kiln_Op<"relu_backward", [SameOperandsAndResultType]> {
   let summary = "Gradient of relu: dy where x > 0, else 0";
   let description = [{
