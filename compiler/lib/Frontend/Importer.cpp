@@ -134,6 +134,11 @@ func::FuncOp importGraph(ModuleOp module, const Graph &graph, Var result,
       break;
     case OpKind::SoftmaxCrossEntropy:
       out = b.create<SoftmaxCrossEntropyOp>(loc, type, in[0], in[1]);
+      // Labels fed in from outside must lie in [0, classes): the runtime
+      // checks them against this bound before every call.
+      if (auto labels = dyn_cast<BlockArgument>(in[1]))
+        fn.setArgAttr(labels.getArgNumber(), "kiln.label_bound",
+                      b.getI64IntegerAttr(graph.node(node.inputs[0]).shape[1]));
       break;
     case OpKind::MseLoss:
       out = b.create<MseLossOp>(loc, type, in[0], in[1]);

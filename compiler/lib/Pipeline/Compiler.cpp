@@ -25,13 +25,6 @@ std::string print(ModuleOp module) {
   return text;
 }
 
-int64_t labelBoundOf(nn::Module &model, const CompileSpec &spec) {
-  if (spec.loss != LossKind::CrossEntropy)
-    return 0;
-  Graph graph;
-  Var logits = model(graph.input("input", spec.inputShape));
-  return logits.dim() == 2 ? logits.size(1) : 0;
-}
 } // namespace
 
 std::string emitProgram(nn::Module &model, const CompileSpec &spec,
@@ -58,15 +51,14 @@ std::string emitProgram(nn::Module &model, const CompileSpec &spec,
 // the on-disk cache.
 static Program finish(std::unique_ptr<MLIRContext> context,
                       OwningOpRef<ModuleOp> module,
-                      std::vector<std::pair<std::string, Tensor>> params,
-                      int64_t labelBound) {
+                      std::vector<std::pair<std::string, Tensor>> params) {
   std::string key =
-      programKey(print(*module) + "\nlabels " + std::to_string(labelBound));
+      programKey(print(*module));
   std::optional<CachedProgram> cached = loadCachedProgram(key);
   if (!cached) {
     lowerToLoops(*module);
     CachedProgram fresh;
-    fresh.entries = describeEntryPoints(*module, labelBound);
+    fresh.entries = describeEntryPoints(*module);
     lowerToLlvm(*module);
     fresh.object = compileToObject(*module, fresh.entries);
     storeCachedProgram(key, fresh);
@@ -82,8 +74,7 @@ static Program finish(std::unique_ptr<MLIRContext> context,
 Program compile(nn::Module &model, const CompileSpec &spec) {
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
-  return finish(std::move(context), std::move(module), model.namedParameters(),
-                labelBoundOf(model, spec));
+  return finish(std::move(context), std::move(module), model.namedParameters());
 }
 
 AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
@@ -92,7 +83,7 @@ AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
   OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
   lowerToLoops(*module);
   AotBundle bundle;
-  bundle.entries = describeEntryPoints(*module, labelBoundOf(model, spec));
+  bundle.entries = describeEntryPoints(*module);
   lowerToLlvm(*module);
   bundle.object = compileToObject(*module, bundle.entries, prefix,
                                   /*embedEntries=*/true, cpu);
@@ -115,7 +106,7 @@ Program compileFunction(Graph &graph, Var result, bool gradient) {
         *module, [](OpPassManager &pm) { pm.addPass(createKilnAutodiff()); },
         "differentiate the function");
   }
-  return finish(std::move(context), std::move(module), graph.params(), 0);
+  return finish(std::move(context), std::move(module), graph.params());
 }
 
 Program compileTrainStep(Graph &graph, Var loss, const CompileSpec &spec) {
@@ -133,7 +124,7 @@ Program compileTrainStep(Graph &graph, Var loss, const CompileSpec &spec) {
       "derive the training step");
   for (StringRef name : {"loss", "loss_grad"})
     module->lookupSymbol<func::FuncOp>(name).erase();
-  return finish(std::move(context), std::move(module), graph.params(), 0);
+  return finish(std::move(context), std::move(module), graph.params());
 }
 
 } // namespace kiln

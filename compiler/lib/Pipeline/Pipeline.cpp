@@ -176,8 +176,7 @@ void lowerToLlvm(ModuleOp module) {
   runPasses(module, buildLlvmPipeline, "lower the program to LLVM");
 }
 
-std::vector<EntryPoint> describeEntryPoints(ModuleOp module,
-                                            int64_t labelBound) {
+std::vector<EntryPoint> describeEntryPoints(ModuleOp module) {
   std::vector<EntryPoint> entries;
   for (auto fn : module.getOps<func::FuncOp>()) {
     EntryPoint entry;
@@ -213,8 +212,8 @@ std::vector<EntryPoint> describeEntryPoints(ModuleOp module,
       } else {
         arg.role = ArgRole::Input;
         arg.name = stringAttr("kiln.input");
-        if (arg.name == "labels")
-          arg.bound = labelBound;
+        if (auto bound = fn.getArgAttrOfType<IntegerAttr>(i, "kiln.label_bound"))
+          arg.bound = bound.getInt();
       }
       entry.args.push_back(std::move(arg));
     }

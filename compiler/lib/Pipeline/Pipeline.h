@@ -42,8 +42,7 @@ void lowerToLlvm(mlir::ModuleOp module);
 
 /// The entry points of a loop-level module, read from its argument
 /// attributes (call `lowerToLoops` first).
-std::vector<EntryPoint> describeEntryPoints(mlir::ModuleOp module,
-                                            int64_t labelBound);
+std::vector<EntryPoint> describeEntryPoints(mlir::ModuleOp module);
 
 } // namespace kiln
 
