@@ -18,6 +18,8 @@ static Type elementType(OpBuilder &b, DType dtype) {
     return b.getF64Type();
   case DType::I64:
     return b.getI64Type();
+  case DType::U8:
+    return b.getIntegerType(8, /*isSigned=*/false);
   }
   return {};
 }
