@@ -399,6 +399,11 @@ void Tensor::copyFrom(const Tensor &src) {
 
 Tensor Tensor::to(const Device &device) const {
   device.checkUsable();
+  if (!device.isCpu())
+    throw Error("Tensor::to(" + device.toString() +
+                "): eager tensors live in host memory in this version; a "
+                "compiled program runs on the GPU with --device cuda "
+                "(CompileSpec::device) and copies its batches itself");
   return *this;
 }
 
