@@ -60,6 +60,7 @@ std::string resolve(void *library, DriverApi &api) {
   bind(api.cuEventCreate, "cuEventCreate");
   bind(api.cuEventDestroy, "cuEventDestroy_v2");
   bind(api.cuEventRecord, "cuEventRecord");
+  bind(api.cuEventSynchronize, "cuEventSynchronize");
   bind(api.cuModuleLoadData, "cuModuleLoadData");
   bind(api.cuModuleUnload, "cuModuleUnload");
   bind(api.cuModuleGetFunction, "cuModuleGetFunction");
@@ -285,6 +286,17 @@ Event::~Event() {
 void Event::record(Stream &stream) {
   Driver &cu = Driver::get();
   cu.check(cu.api().cuEventRecord(event_, stream.get()), "cuEventRecord");
+}
+
+void Event::makeWait(Stream &stream) {
+  Driver &cu = Driver::get();
+  cu.check(cu.api().cuStreamWaitEvent(stream.get(), event_, 0),
+           "cuStreamWaitEvent");
+}
+
+void Event::synchronize() {
+  Driver &cu = Driver::get();
+  cu.check(cu.api().cuEventSynchronize(event_), "cuEventSynchronize");
 }
 
 Module::Module(const void *image, const std::string &what) : what_(what) {

@@ -4,10 +4,15 @@
 // stream capture records launches that a graph replays.
 //
 // Module images are "FAKE <kernel> <kernel> ..."; the kernels are
-//   fake_add(float *x, int n, float value): x[i] += value for i < n.
+//   fake_add(float *x, int n, float value): x[i] += value for i < n;
+//   fake_add4(const float *a, const float *b, float *out): out = a + b, 4 wide;
+//   fake_sum4(const float *a, float *out): out[0] = a[0] + ... + a[3];
+//   fake_step(const int64_t *step, float *out): out[0] = *step.
 // Set FAKE_CUDA_INIT_RESULT to make cuInit fail with that code.
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,12 +24,7 @@ constexpr CUresult kSuccess = 0, kOutOfMemory = 2, kInvalidValue = 1,
                    kNoDevice = 100, kInvalidImage = 200, kNotFound = 500,
                    kIllegalCapture = 901;
 
-struct Launch {
-  std::string kernel;
-  float *x;
-  int n;
-  float value;
-};
+using Launch = std::function<void()>;
 
 struct Stream {
   bool capturing = false;
@@ -43,9 +43,37 @@ struct Graph {
   std::vector<Launch> launches;
 };
 
-void run(const Launch &launch) {
-  for (int i = 0; i < launch.n; ++i)
-    launch.x[i] += launch.value;
+void run(const Launch &launch) { launch(); }
+
+/// The host body of kernel `name` on `arguments`, or an empty function.
+Launch kernelBody(const std::string &name, void **arguments) {
+  auto pointer = [&](int i) { return *static_cast<float **>(arguments[i]); };
+  if (name == "fake_add") {
+    float *x = pointer(0);
+    int n = *static_cast<int *>(arguments[1]);
+    float value = *static_cast<float *>(arguments[2]);
+    return [=] {
+      for (int i = 0; i < n; ++i)
+        x[i] += value;
+    };
+  }
+  if (name == "fake_add4") {
+    float *a = pointer(0), *b = pointer(1), *out = pointer(2);
+    return [=] {
+      for (int i = 0; i < 4; ++i)
+        out[i] = a[i] + b[i];
+    };
+  }
+  if (name == "fake_sum4") {
+    float *a = pointer(0), *out = pointer(1);
+    return [=] { out[0] = a[0] + a[1] + a[2] + a[3]; };
+  }
+  if (name == "fake_step") {
+    auto *step = *static_cast<int64_t **>(arguments[0]);
+    float *out = pointer(1);
+    return [=] { out[0] = static_cast<float>(*step); };
+  }
+  return {};
 }
 
 const char *errorName(CUresult result) {
@@ -194,6 +222,7 @@ CUresult cuEventDestroy_v2(void *event) {
   return kSuccess;
 }
 CUresult cuEventRecord(void *, Stream *) { return kSuccess; }
+CUresult cuEventSynchronize(void *) { return kSuccess; }
 CUresult cuModuleLoadData(Module **module, const void *image) {
   std::istringstream words(static_cast<const char *>(image));
   std::string magic;
@@ -222,11 +251,9 @@ CUresult cuModuleGetFunction(Function **function, Module *module,
 CUresult cuLaunchKernel(Function *function, unsigned, unsigned, unsigned,
                         unsigned, unsigned, unsigned, unsigned, Stream *stream,
                         void **arguments, void **) {
-  if (function->name != "fake_add")
+  Launch launch = kernelBody(function->name, arguments);
+  if (!launch)
     return kInvalidValue;
-  Launch launch{function->name, *static_cast<float **>(arguments[0]),
-                *static_cast<int *>(arguments[1]),
-                *static_cast<float *>(arguments[2])};
   if (stream->capturing)
     stream->captured.push_back(launch);
   else

@@ -59,6 +59,7 @@ struct DriverApi {
   CUresult (*cuEventCreate)(CUevent *, unsigned);
   CUresult (*cuEventDestroy)(CUevent);
   CUresult (*cuEventRecord)(CUevent, CUstream);
+  CUresult (*cuEventSynchronize)(CUevent);
   CUresult (*cuModuleLoadData)(CUmodule *, const void *);
   CUresult (*cuModuleUnload)(CUmodule);
   CUresult (*cuModuleGetFunction)(CUfunction *, CUmodule, const char *);
@@ -185,6 +186,10 @@ public:
   Event &operator=(const Event &) = delete;
   CUevent get() const { return event_; }
   void record(Stream &stream);
+  /// Makes `stream` wait, on the device, for the work this event marks.
+  void makeWait(Stream &stream);
+  /// Waits, on the host, for the work this event marks.
+  void synchronize();
 
 private:
   CUevent event_ = nullptr;
