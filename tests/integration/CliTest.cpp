@@ -234,9 +234,14 @@ TEST_CASE("kiln compile --aot writes an object file, a header and weights") {
   CHECK(contains(header.str(), "void lenet_predict(void **args);"));
   CHECK(contains(header.str(), "input labels: int64 [4]"));
   CHECK(contains(header.str(), "parameters 246824 bytes"));
+  CHECK(contains(header.str(), "void lenet_eval_step(void **args);"));
+  CHECK(contains(header.str(), "output logits: float32 [4, 10]"));
   CliResult noDir = runKiln("compile --aot");
   requireUserError(noDir);
   CHECK(contains(noDir.err, "-o DIR"));
+  CliResult cuda = runKiln("compile --aot --target cuda -o '" + dir.string() + "'");
+  requireUserError(cuda);
+  CHECK(contains(cuda.err, "--target cuda needs kiln's CUDA backend"));
 }
 
 TEST_CASE("kiln show-batch and eval --confusion write pictures") {

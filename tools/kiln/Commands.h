@@ -85,6 +85,7 @@ struct CompileArgs {
   std::string outputDir;
   std::string weightsPath;
   std::string cpu;
+  std::string target = "cpu";
   int64_t batchSize = 4;
   double lr = 0.001;
   double momentum = 0.9;

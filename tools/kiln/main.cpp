@@ -102,6 +102,9 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--cpu", compile.cpu,
                          "--aot for another x86-64 CPU, e.g. x86-64-v2 "
                          "(default: this machine's)");
+  compileCmd->add_option("--target", compile.target,
+                         "--aot for cpu (cuda: not built yet)")
+      ->capture_default_str();
   compileCmd->add_option("--weights", compile.weightsPath,
                          "weights to bundle with --aot (default: initial)");
   compileCmd->add_flag("--memory-report", compile.memoryReport,

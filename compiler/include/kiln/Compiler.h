@@ -60,6 +60,7 @@ struct CompileSpec {
   RmsPropOptions rmsprop;
   bool train = true;          ///< compile train_step
   int64_t predictBatch = 0;   ///< compile predict for this batch (0: none)
+  int64_t evalBatch = 0;      ///< compile eval_step for this batch (0: none)
   bool gradient = false;      ///< also keep loss and loss_grad entries
   bool fuse = true;           ///< run kiln-fuse (conv + relu + pool)
 };

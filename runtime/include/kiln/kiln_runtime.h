@@ -93,6 +93,16 @@ kiln_status kiln_model_predict(kiln_model *model, const float *images,
 kiln_status kiln_model_train_step(kiln_model *model, const float *images,
                                   const int64_t *labels, float *loss);
 
+/* Loss and accuracy of a labelled batch, changing nothing: images
+ * [batch, 1, 32, 32] float32, labels [batch] int64 in [0, classes). *loss
+ * receives the mean loss (what train_step returns for the same batch, before
+ * its update), *correct the number of images whose largest logit (the first
+ * on ties) is their label, and logits [batch, classes] float32 the model's
+ * output; any of the three may be NULL. Needs the `eval_step` entry. */
+kiln_status kiln_model_eval_step(kiln_model *model, const float *images,
+                                 const int64_t *labels, float *loss,
+                                 int64_t *correct, float *logits);
+
 /* The batch size `entry` was compiled for; 0 if the model has no such
  * entry. */
 int64_t kiln_model_batch_size(const kiln_model *model, const char *entry);
