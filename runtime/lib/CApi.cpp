@@ -4,6 +4,7 @@
 
 #include "kiln/runtime/Checkpoint.h"
 #include "kiln/runtime/Program.h"
+#include "kiln/runtime/ProgramFile.h"
 #include "kiln/runtime/Safetensors.h"
 #include "kiln/runtime/data/Dataset.h"
 
@@ -117,6 +118,8 @@ void checkWeightsFile(const std::string &path) {
     throw ApiError(KILN_ERROR_FILE,
                    path + ": cannot open: " + std::strerror(errno));
   std::fclose(file);
+  if (kiln::isProgramFile(path))
+    return; // readProgramFile checks the versions a program file records.
   auto metadata = kiln::readSafetensorsMetadata(path);
   auto version = metadata.find("kiln_version");
   if (version != metadata.end() &&

@@ -1,6 +1,7 @@
 // Saving and loading state dicts and checkpoints through safetensors files.
 #include "kiln/runtime/Checkpoint.h"
 
+#include "kiln/runtime/ProgramFile.h"
 #include "kiln/runtime/Safetensors.h"
 #include "kiln/runtime/TorchPt.h"
 
@@ -85,7 +86,42 @@ NamedTensors checkpointTensors(const Program &program, const Tensor &step) {
   return tensors;
 }
 
+// Checks every tensor of `file` against the program's, then copies them and
+// sets the step count.
+void restoreFrom(const std::string &source, const NamedTensors &file,
+                 Program &program) {
+  NamedTensors destinations =
+      checkpointTensors(program, Tensor::zeros({}, DType::I64));
+  NamedTensors sources = matchTensors(source, file, destinations,
+                                      /*skipOptimizerState=*/false);
+  // checkpointTensors puts the step last.
+  const int64_t steps = sources.back().second.data<int64_t>()[0];
+  if (steps < 0)
+    throw Error(fmt::format("{}: '{}' is {}, but a step count cannot be "
+                            "negative",
+                            source, kStepName, steps));
+  copyAll(destinations, sources);
+  program.setStepsTaken(steps);
+}
+
 } // namespace
+
+NamedTensors checkpointTensors(const Program &program) {
+  Tensor step = Tensor::zeros({}, DType::I64);
+  step.data<int64_t>()[0] = program.stepsTaken();
+  return checkpointTensors(program, step);
+}
+
+void restoreCheckpoint(const std::string &source, const NamedTensors &file,
+                       Program &program) {
+  restoreFrom(source, file, program);
+}
+
+void restoreParameters(const std::string &source, const NamedTensors &file,
+                       const NamedTensors &params) {
+  copyAll(params, matchTensors(source, file, params,
+                               /*skipOptimizerState=*/true));
+}
 
 void saveStateDict(const std::string &path, const NamedTensors &params,
                    const std::map<std::string, std::string> &metadata) {
@@ -97,6 +133,10 @@ void loadStateDict(const std::string &path, const NamedTensors &params) {
 }
 
 void loadParameters(const std::string &path, const NamedTensors &params) {
+  if (isProgramFile(path)) {
+    restoreParameters(path, readProgramFile(path).tensors, params);
+    return;
+  }
   if (isZipFile(path)) {
     copyAll(params, matchTensors(path, readTorchStateDict(path), params,
                                  /*skipOptimizerState=*/false));
@@ -107,25 +147,13 @@ void loadParameters(const std::string &path, const NamedTensors &params) {
 
 void saveCheckpoint(const std::string &path, const Program &program,
                     const std::map<std::string, std::string> &hyperParameters) {
-  Tensor step = Tensor::zeros({}, DType::I64);
-  step.data<int64_t>()[0] = program.stepsTaken();
   std::map<std::string, std::string> metadata = hyperParameters;
   metadata.emplace("kiln_version", KILN_VERSION);
-  writeSafetensors(path, checkpointTensors(program, step), metadata);
+  writeSafetensors(path, checkpointTensors(program), metadata);
 }
 
 void loadCheckpoint(const std::string &path, Program &program) {
-  NamedTensors destinations =
-      checkpointTensors(program, Tensor::zeros({}, DType::I64));
-  NamedTensors sources = matchFile(path, destinations);
-  // checkpointTensors puts the step last.
-  const int64_t steps = sources.back().second.data<int64_t>()[0];
-  if (steps < 0)
-    throw Error(fmt::format("{}: '{}' is {}, but a step count cannot be "
-                            "negative",
-                            path, kStepName, steps));
-  copyAll(destinations, sources);
-  program.setStepsTaken(steps);
+  restoreFrom(path, readSafetensors(path), program);
 }
 
 } // namespace kiln

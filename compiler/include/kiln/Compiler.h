@@ -93,6 +93,13 @@ AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
 Program loadAot(const AotBundle &bundle, const std::string &prefix,
                 std::vector<std::pair<std::string, Tensor>> params);
 
+/// Loads a program file written by saveProgram or `kiln compile --program`
+/// (kiln/runtime/ProgramFile.h) without the model class that built it: its
+/// graph is compiled again, or found in the program cache, and its
+/// parameters, optimizer state and step count are those saved. Throws
+/// kiln::Error naming the file and what is wrong with it.
+Program loadProgram(const std::string &path);
+
 /// A traced scalar function of named parameters and inputs, for tests and
 /// the blitz's autograd examples: entries "f" and, with `gradient`, "f_grad"
 /// (returning the value and the gradient of every parameter).

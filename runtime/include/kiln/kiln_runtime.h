@@ -71,11 +71,13 @@ kiln_status kiln_model_create(const char *entries,
                               const kiln_entry_fn *functions, int count,
                               kiln_model **out);
 
-/* Reads every parameter, by name, from a safetensors state dict or a
- * `kiln train --save` checkpoint (its optimizer state is ignored). Refuses,
- * naming what differs and changing nothing, a file with a missing, extra or
- * differently shaped tensor, one written by an incompatible kiln version, or
- * a truncated or corrupt one. */
+/* Reads every parameter, by name, from a safetensors state dict, a
+ * `kiln train --save` checkpoint or a kiln program file (their optimizer
+ * state is ignored). Refuses with KILN_ERROR_WEIGHTS, naming what differs
+ * and changing nothing, a file with a missing, extra or differently shaped
+ * or typed tensor, one written by an incompatible kiln version or program
+ * file format, or a truncated or corrupt one; KILN_ERROR_FILE if it cannot
+ * be opened. */
 kiln_status kiln_model_load_weights(kiln_model *model,
                                     const char *safetensors_path);
 

@@ -122,6 +122,11 @@ public:
   /// Bytes of the entry's arena (activations and scratch).
   int64_t arenaBytes(const std::string &name) const;
 
+  /// The kiln-level graph this program was compiled from, as MLIR bytecode:
+  /// what saveProgram stores. Empty for AOT bundles and C API models.
+  const std::string &graphBytecode() const { return graph_; }
+  void setGraphBytecode(std::string bytecode) { graph_ = std::move(bytecode); }
+
 private:
   struct Bound;
   Bound &bound(const std::string &name);
@@ -138,6 +143,7 @@ private:
   std::shared_ptr<DeviceRunner> device_;
   double hostLossSum_ = 0.0; ///< enqueued CPU steps' losses not yet taken
   int64_t hostLossCount_ = 0;
+  std::string graph_;
 };
 
 } // namespace kiln
