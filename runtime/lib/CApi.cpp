@@ -4,8 +4,6 @@
 
 #include "kiln/runtime/Checkpoint.h"
 #include "kiln/runtime/Program.h"
-#include "kiln/runtime/ProgramFile.h"
-#include "kiln/runtime/Safetensors.h"
 #include "kiln/runtime/data/Dataset.h"
 
 #include <algorithm>
@@ -106,28 +104,12 @@ kiln::Tensor wrap(const void *data, const kiln::ArgSpec &spec) {
                                 spec.dtype);
 }
 
-/// "0.1" of "0.1.0": kiln versions before 1.0 keep their files compatible
-/// across patch releases only.
-std::string majorMinor(const std::string &version) {
-  return version.substr(0, version.rfind('.'));
-}
-
-void checkWeightsFile(const std::string &path) {
+void checkReadable(const std::string &path) {
   std::FILE *file = std::fopen(path.c_str(), "rb");
   if (!file)
     throw ApiError(KILN_ERROR_FILE,
                    path + ": cannot open: " + std::strerror(errno));
   std::fclose(file);
-  if (kiln::isProgramFile(path))
-    return; // readProgramFile checks the versions a program file records.
-  auto metadata = kiln::readSafetensorsMetadata(path);
-  auto version = metadata.find("kiln_version");
-  if (version != metadata.end() &&
-      majorMinor(version->second) != majorMinor(KILN_VERSION))
-    throw ApiError(KILN_ERROR_WEIGHTS,
-                   path + ": written by kiln " + version->second +
-                       ", but this runtime is kiln " + KILN_VERSION +
-                       "; save the weights again with this version");
 }
 
 } // namespace
@@ -184,7 +166,7 @@ kiln_status kiln_model_load_weights(kiln_model *model,
     require(model != nullptr, "kiln_model_load_weights: model is NULL");
     require(safetensors_path != nullptr,
             "kiln_model_load_weights: path is NULL");
-    checkWeightsFile(safetensors_path);
+    checkReadable(safetensors_path);
     kiln::loadParameters(safetensors_path, model->program->namedParameters());
   });
 }

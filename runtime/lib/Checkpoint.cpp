@@ -59,8 +59,11 @@ NamedTensors matchTensors(const std::string &path, const NamedTensors &file,
 NamedTensors matchFile(const std::string &path,
                        const NamedTensors &destinations,
                        bool skipOptimizerState = false) {
-  return matchTensors(path, readSafetensors(path), destinations,
-                      skipOptimizerState);
+  NamedTensors file = readSafetensors(path);
+  auto metadata = readSafetensorsMetadata(path);
+  if (auto version = metadata.find("kiln_version"); version != metadata.end())
+    checkFileVersion(path, version->second);
+  return matchTensors(path, file, destinations, skipOptimizerState);
 }
 
 // Whether `path` starts like a zip archive, as torch.save's files do.
@@ -105,6 +108,15 @@ void restoreFrom(const std::string &source, const NamedTensors &file,
 }
 
 } // namespace
+
+void checkFileVersion(const std::string &path, const std::string &version) {
+  // "0.1" of "0.1.0".
+  auto majorMinor = [](const std::string &v) { return v.substr(0, v.rfind('.')); };
+  if (majorMinor(version) != majorMinor(KILN_VERSION))
+    throw Error(fmt::format("{}: written by kiln {}, but this is kiln {}; "
+                            "save it again with this version",
+                            path, version, KILN_VERSION));
+}
 
 NamedTensors checkpointTensors(const Program &program) {
   Tensor step = Tensor::zeros({}, DType::I64);
@@ -153,6 +165,9 @@ void saveCheckpoint(const std::string &path, const Program &program,
 }
 
 void loadCheckpoint(const std::string &path, Program &program) {
+  auto metadata = readSafetensorsMetadata(path);
+  if (auto version = metadata.find("kiln_version"); version != metadata.end())
+    checkFileVersion(path, version->second);
   restoreFrom(path, readSafetensors(path), program);
 }
 

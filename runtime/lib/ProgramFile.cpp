@@ -45,12 +45,6 @@ uint32_t crc32Of(const char *data, size_t size) {
       crc32_z(0, reinterpret_cast<const Bytef *>(data), size));
 }
 
-/// "0.1" of "0.1.0": kiln versions before 1.0 keep their files compatible
-/// across patch releases only.
-std::string majorMinor(const std::string &version) {
-  return version.substr(0, version.rfind('.'));
-}
-
 Error corrupt(const std::string &path, const std::string &reason) {
   return Error(fmt::format("{}: {}; the program file is truncated or "
                            "corrupt, save it again",
@@ -114,14 +108,25 @@ std::vector<Section> readSections(const std::string &bytes,
       throw corrupt(path, fmt::format("section {} has an empty or repeated "
                                       "name",
                                       i));
-    if (section.offset < previousEnd || section.offset > bytes.size() ||
+    // Each section starts at the first multiple of 8 after the one before,
+    // and the padding is zero: no byte of the file escapes a checksum.
+    const uint64_t expected = (previousEnd + 7) / 8 * 8;
+    if (section.offset != expected)
+      throw corrupt(path, fmt::format("section '{}' starts at byte {}, not {}",
+                                      section.name, section.offset, expected));
+    if (section.offset > bytes.size() ||
         section.size > bytes.size() - section.offset)
       throw corrupt(path, fmt::format("section '{}' claims bytes [{}, {}) but "
-                                      "the file has {} bytes and the section "
-                                      "before it ends at {}",
+                                      "the file has {} bytes",
                                       section.name, section.offset,
                                       section.offset + section.size,
-                                      bytes.size(), previousEnd));
+                                      bytes.size()));
+    for (uint64_t at = previousEnd; at < section.offset; ++at) {
+      if (bytes[at] != 0)
+        throw corrupt(path, fmt::format("padding byte {} before section '{}' "
+                                        "is not zero",
+                                        at, section.name));
+    }
     previousEnd = section.offset + section.size;
     sections.push_back(section);
   }
@@ -163,10 +168,7 @@ std::map<std::string, std::string> parseMetadata(const std::string &text,
   auto version = metadata.find("kiln_version");
   if (version == metadata.end())
     throw corrupt(path, "its 'meta' section has no kiln_version");
-  if (majorMinor(version->second) != majorMinor(KILN_VERSION))
-    throw Error(fmt::format("{}: written by kiln {}, but this is kiln {}; "
-                            "save the program again with this version",
-                            path, version->second, KILN_VERSION));
+  checkFileVersion(path, version->second);
   return metadata;
 }
 

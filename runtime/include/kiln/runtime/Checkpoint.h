@@ -53,6 +53,12 @@ void saveCheckpoint(const std::string &path, const Program &program,
 /// optimizer; the hyper-parameters are compiled in, so they are not read.
 void loadCheckpoint(const std::string &path, Program &program);
 
+/// Throws kiln::Error unless `version`, the "kiln_version" a file at `path`
+/// records, is one whose files this kiln reads: the same major and minor
+/// version (before 1.0, files stay compatible across patch releases only).
+/// Every loader here checks it when a file records one.
+void checkFileVersion(const std::string &path, const std::string &version);
+
 /// What saveCheckpoint writes: the parameters, "optimizer.<state>" for each
 /// state tensor, and "optimizer.step" (a copy of the step count).
 std::vector<std::pair<std::string, Tensor>>
