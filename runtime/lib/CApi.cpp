@@ -223,8 +223,7 @@ kiln_status kiln_model_eval_step(kiln_model *model, const float *images,
                                  int64_t *correct, float *logits) {
   return guard(model, KILN_ERROR_ARGUMENT, [&] {
     require(model != nullptr, "kiln_model_eval_step: model is NULL");
-    require(images && labels,
-            "kiln_model_eval_step: images or labels is NULL");
+    require(images && labels, "kiln_model_eval_step: images or labels is NULL");
     const kiln::EntryPoint &entry =
         requireEntry(model, "eval_step", "kiln compile --aot");
     auto inputs = argsOf(entry, kiln::ArgRole::Input);

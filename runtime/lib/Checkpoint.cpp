@@ -111,7 +111,9 @@ void restoreFrom(const std::string &source, const NamedTensors &file,
 
 void checkFileVersion(const std::string &path, const std::string &version) {
   // "0.1" of "0.1.0".
-  auto majorMinor = [](const std::string &v) { return v.substr(0, v.rfind('.')); };
+  auto majorMinor = [](const std::string &v) {
+    return v.substr(0, v.rfind('.'));
+  };
   if (majorMinor(version) != majorMinor(KILN_VERSION))
     throw Error(fmt::format("{}: written by kiln {}, but this is kiln {}; "
                             "save it again with this version",

@@ -237,7 +237,7 @@ const Tensor &Program::predict(const Tensor &images) {
 }
 
 Program::Evaluation Program::evalStep(const Tensor &images,
-                                     const Tensor &labels) {
+                                      const Tensor &labels) {
   Bound &b = bound("eval_step");
   const Tensor *inputs[] = {&images, &labels};
   if (labels.defined() && labels.dtype() != DType::I64)

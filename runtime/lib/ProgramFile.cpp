@@ -90,7 +90,8 @@ std::vector<Section> readSections(const std::string &bytes,
     throw corrupt(path, fmt::format("it has {} bytes, too few for its "
                                     "{}-byte header and section table",
                                     bytes.size(), headerEnd + 4));
-  const uint32_t headerCrc = static_cast<uint32_t>(readLittle(bytes, headerEnd, 4));
+  const uint32_t headerCrc =
+      static_cast<uint32_t>(readLittle(bytes, headerEnd, 4));
   if (crc32Of(bytes.data(), headerEnd) != headerCrc)
     throw corrupt(path, "its header fails its checksum");
 
@@ -100,7 +101,8 @@ std::vector<Section> readSections(const std::string &bytes,
   for (uint32_t i = 0; i < count; ++i) {
     const size_t at = kFixedHeader + kTableEntry * i;
     Section section;
-    section.name = std::string(bytes.data() + at, strnlen(bytes.data() + at, 8));
+    section.name =
+        std::string(bytes.data() + at, strnlen(bytes.data() + at, 8));
     section.offset = readLittle(bytes, at + 8, 8);
     section.size = readLittle(bytes, at + 16, 8);
     section.crc = static_cast<uint32_t>(readLittle(bytes, at + 24, 4));
@@ -116,11 +118,11 @@ std::vector<Section> readSections(const std::string &bytes,
                                       section.name, section.offset, expected));
     if (section.offset > bytes.size() ||
         section.size > bytes.size() - section.offset)
-      throw corrupt(path, fmt::format("section '{}' claims bytes [{}, {}) but "
-                                      "the file has {} bytes",
-                                      section.name, section.offset,
-                                      section.offset + section.size,
-                                      bytes.size()));
+      throw corrupt(path,
+                    fmt::format("section '{}' claims bytes [{}, {}) but "
+                                "the file has {} bytes",
+                                section.name, section.offset,
+                                section.offset + section.size, bytes.size()));
     for (uint64_t at = previousEnd; at < section.offset; ++at) {
       if (bytes[at] != 0)
         throw corrupt(path, fmt::format("padding byte {} before section '{}' "
@@ -154,15 +156,16 @@ std::map<std::string, std::string> parseMetadata(const std::string &text,
   try {
     json = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception &e) {
-    throw corrupt(path, fmt::format("its 'meta' section is not JSON ({})",
-                                    e.what()));
+    throw corrupt(path,
+                  fmt::format("its 'meta' section is not JSON ({})", e.what()));
   }
   if (!json.is_object())
     throw corrupt(path, "its 'meta' section is not a JSON object");
   std::map<std::string, std::string> metadata;
   for (const auto &[key, value] : json.items()) {
     if (!value.is_string())
-      throw corrupt(path, fmt::format("'meta' entry '{}' is not a string", key));
+      throw corrupt(path,
+                    fmt::format("'meta' entry '{}' is not a string", key));
     metadata[key] = value.get<std::string>();
   }
   auto version = metadata.find("kiln_version");
@@ -201,8 +204,8 @@ ProgramFile readProgramFile(const std::string &path) {
   try {
     file.entries = parseEntryPoints(contents["entries"]);
   } catch (const Error &e) {
-    throw corrupt(path, fmt::format("its 'entries' section is bad ({})",
-                                    e.what()));
+    throw corrupt(path,
+                  fmt::format("its 'entries' section is bad ({})", e.what()));
   }
   std::istringstream weights(contents["weights"]);
   file.tensors = readSafetensors(weights, path + " (weights section)");

@@ -63,7 +63,8 @@ struct Fixture {
   kiln_model *c = createCModel(program);
   std::string weights = (scratchDir() / "lenet.safetensors").string();
   std::string programFile = (scratchDir() / "lenet.kiln").string();
-  std::string cifarWeights = (scratchDir() / "lenet-cifar.safetensors").string();
+  std::string cifarWeights =
+      (scratchDir() / "lenet-cifar.safetensors").string();
   std::string cifarProgram = (scratchDir() / "lenet-cifar.kiln").string();
   Tensor images;
   std::vector<float> logitsBefore;
@@ -73,12 +74,14 @@ struct Fixture {
                   {{"model", "lenet"}, {"kiln_version", KILN_VERSION}});
     saveProgram(programFile, program, {{"model", "lenet"}});
     auto cifar = makeSeeded("lenet-cifar");
-    saveStateDict(cifarWeights, cifar->namedParameters(), {{"model", "lenet-cifar"}});
+    saveStateDict(cifarWeights, cifar->namedParameters(),
+                  {{"model", "lenet-cifar"}});
     CompileSpec spec;
     spec.inputShape = {4, 3, 32, 32};
     spec.train = false;
     spec.predictBatch = 4;
-    saveProgram(cifarProgram, compile(*cifar, spec), {{"model", "lenet-cifar"}});
+    saveProgram(cifarProgram, compile(*cifar, spec),
+                {{"model", "lenet-cifar"}});
     REQUIRE(kiln_model_load_weights(c, weights.c_str()) == KILN_OK);
     Generator gen(2);
     images = normalTensor({4, 1, 32, 32}, gen);
@@ -117,7 +120,8 @@ struct Fixture {
 
   std::vector<float> predictC() {
     std::vector<float> logits(40);
-    REQUIRE(kiln_model_predict(c, images.data<float>(), logits.data()) == KILN_OK);
+    REQUIRE(kiln_model_predict(c, images.data<float>(), logits.data()) ==
+            KILN_OK);
     return logits;
   }
 };
@@ -175,8 +179,9 @@ std::vector<Section> sectionsOf(const std::string &bytes) {
   std::vector<Section> sections;
   for (uint64_t i = 0; i < little(bytes, 12, 4); ++i) {
     const size_t at = 16 + 32 * i;
-    sections.push_back({std::string(bytes.data() + at, strnlen(bytes.data() + at, 8)),
-                        little(bytes, at + 8, 8), little(bytes, at + 16, 8)});
+    sections.push_back(
+        {std::string(bytes.data() + at, strnlen(bytes.data() + at, 8)),
+         little(bytes, at + 8, 8), little(bytes, at + 16, 8)});
   }
   return sections;
 }
@@ -197,9 +202,9 @@ TEST_CASE("good weights and program files load through both APIs") {
 TEST_CASE("truncated weights files are refused by both APIs") {
   const std::string bytes = readBytes(fixture().weights);
   const size_t headerEnd = 8 + little(bytes, 0, 8);
-  for (size_t length : {size_t{0}, size_t{1}, size_t{7}, size_t{8},
-                        headerEnd - 1, headerEnd, bytes.size() / 2,
-                        bytes.size() - 1}) {
+  for (size_t length :
+       {size_t{0}, size_t{1}, size_t{7}, size_t{8}, headerEnd - 1, headerEnd,
+        bytes.size() / 2, bytes.size() - 1}) {
     INFO("truncated to " << length << " of " << bytes.size() << " bytes");
     requireRefused(writeBytes("cut.safetensors", bytes.substr(0, length)),
                    "the file is truncated or corrupt", false);
@@ -214,7 +219,8 @@ TEST_CASE("truncated program files are refused by both APIs") {
   const size_t tableEnd = 16 + 32 * little(bytes, 12, 4);
   lengths.insert(lengths.end(), {tableEnd - 1, tableEnd + 3, tableEnd + 4});
   for (const Section &section : sectionsOf(bytes))
-    lengths.insert(lengths.end(), {section.offset, section.offset + section.size / 2});
+    lengths.insert(lengths.end(),
+                   {section.offset, section.offset + section.size / 2});
   lengths.insert(lengths.end(), {bytes.size() / 2, bytes.size() - 1});
   for (size_t length : lengths) {
     INFO("truncated to " << length << " of " << bytes.size() << " bytes");
@@ -278,7 +284,8 @@ TEST_CASE("weights of another model, shape, dtype or version are refused "
                                  "in the file but [6, 1, 5, 5] in the model";
   requireRefused(f.cifarWeights, cifarShape, false);
   // LeNet-CIFAR's program file, given to LeNet: the same tensor differs.
-  CHECK(kiln_model_load_weights(f.c, f.cifarProgram.c_str()) == KILN_ERROR_WEIGHTS);
+  CHECK(kiln_model_load_weights(f.c, f.cifarProgram.c_str()) ==
+        KILN_ERROR_WEIGHTS);
   CHECK_THAT(kiln_model_error(f.c), Contains(cifarShape));
   CHECK_THAT(cppRefusal(f.cifarProgram, false), Contains(cifarShape));
 
@@ -287,8 +294,10 @@ TEST_CASE("weights of another model, shape, dtype or version are refused "
     params[1].second = params[1].second.to(DType::F64);
     const std::string path = (scratchDir() / "f64.safetensors").string();
     saveStateDict(path, params);
-    requireRefused(path, "tensor 'conv1.bias' is float64 in the file but "
-                         "float32 in the model", false);
+    requireRefused(path,
+                   "tensor 'conv1.bias' is float64 in the file but "
+                   "float32 in the model",
+                   false);
   }
   SECTION("a missing tensor") {
     params.pop_back();
@@ -299,8 +308,8 @@ TEST_CASE("weights of another model, shape, dtype or version are refused "
   SECTION("a kiln version") {
     const std::string path = (scratchDir() / "v2.safetensors").string();
     saveStateDict(path, params, {{"kiln_version", "0.2.0"}});
-    requireRefused(path,
-                   "written by kiln 0.2.0, but this is kiln " KILN_VERSION, false);
+    requireRefused(
+        path, "written by kiln 0.2.0, but this is kiln " KILN_VERSION, false);
   }
   SECTION("a safetensors header with a byte flipped") {
     std::string bytes = readBytes(f.weights);
@@ -328,14 +337,15 @@ TEST_CASE("program files of another version, or whose sections disagree, are "
     ProgramFile file = good;
     file.metadata["kiln_version"] = "0.2.0";
     requireRefused(rewrite("v2.kiln", file),
-                   "written by kiln 0.2.0, but this is kiln " KILN_VERSION, true);
+                   "written by kiln 0.2.0, but this is kiln " KILN_VERSION,
+                   true);
   }
   SECTION("a later format version, with a valid checksum") {
     std::string bytes = readBytes(f.programFile);
     bytes[8] = 2;
     const size_t tableEnd = 16 + 32 * little(bytes, 12, 4);
-    const uint32_t crc = static_cast<uint32_t>(
-        crc32_z(0, reinterpret_cast<const unsigned char *>(bytes.data()), tableEnd));
+    const uint32_t crc = static_cast<uint32_t>(crc32_z(
+        0, reinterpret_cast<const unsigned char *>(bytes.data()), tableEnd));
     for (int i = 0; i < 4; ++i)
       bytes[tableEnd + i] = static_cast<char>(crc >> (8 * i));
     requireRefused(writeBytes("format2.kiln", bytes),
@@ -354,7 +364,8 @@ TEST_CASE("program files of another version, or whose sections disagree, are "
     ProgramFile file = good;
     file.graph = "func.func @predict() { }";
     std::string path = rewrite("text.kiln", file);
-    CHECK_THAT(cppRefusal(path, true), Contains("its graph is not MLIR bytecode"));
+    CHECK_THAT(cppRefusal(path, true),
+               Contains("its graph is not MLIR bytecode"));
     CHECK(kiln_model_load_weights(f.c, path.c_str()) == KILN_OK);
     file.graph = good.graph.substr(0, good.graph.size() / 2);
     path = rewrite("half-graph.kiln", file);

@@ -239,21 +239,25 @@ TEST_CASE("kiln compile --aot writes an object file, a header and weights") {
   CliResult noDir = runKiln("compile --aot");
   requireUserError(noDir);
   CHECK(contains(noDir.err, "-o DIR"));
-  CliResult cuda = runKiln("compile --aot --target cuda -o '" + dir.string() + "'");
+  CliResult cuda =
+      runKiln("compile --aot --target cuda -o '" + dir.string() + "'");
   requireUserError(cuda);
   CHECK(contains(cuda.err, "--target cuda needs kiln's CUDA backend"));
 }
 
 TEST_CASE("kiln eval --program scores as kiln eval --weights does") {
-  const std::string weights = std::string(KILN_SOURCE_DIR) + "/tests/golden/pt/lenet1.pt";
+  const std::string weights =
+      std::string(KILN_SOURCE_DIR) + "/tests/golden/pt/lenet1.pt";
   const fs::path program = scratchDir() / "lenet1.kiln";
   CliResult saved = runKiln("compile --program --weights '" + weights +
                             "' --batch-size 500 -o '" + program.string() + "'");
   INFO("stderr: " << saved.err);
   REQUIRE(saved.code == 0);
-  CHECK(contains(saved.out, "eval_step, predict of 'lenet' for batches of 500"));
+  CHECK(
+      contains(saved.out, "eval_step, predict of 'lenet' for batches of 500"));
   auto accuracyLine = [](const std::string &out) {
-    const std::string prefix = "Accuracy of the network on the 10000 test images: ";
+    const std::string prefix =
+        "Accuracy of the network on the 10000 test images: ";
     size_t at = out.find(prefix);
     return at == std::string::npos ? std::string()
                                    : out.substr(at, out.find('\n', at) - at);

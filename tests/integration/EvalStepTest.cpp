@@ -28,7 +28,8 @@ std::map<std::string, Tensor> readGolden() {
 }
 
 /// LeNet with PyTorch's initial parameters from the golden file.
-void loadGolden(nn::Module &model, const std::map<std::string, Tensor> &golden) {
+void loadGolden(nn::Module &model,
+                const std::map<std::string, Tensor> &golden) {
   for (auto &[name, tensor] : model.namedParameters())
     tensor.copyFrom(golden.at(name));
 }
@@ -106,7 +107,8 @@ TEST_CASE("eval_step returns train_step's loss before the update, and changes "
   double trainLoss = program.trainStep(images, labels);
   CHECK(first.loss == Approx(trainLoss).epsilon(kSameForward));
   // The update changed the parameters, so the loss is now another one.
-  CHECK(program.evalStep(images, labels).loss != Approx(first.loss).epsilon(1e-4));
+  CHECK(program.evalStep(images, labels).loss !=
+        Approx(first.loss).epsilon(1e-4));
 }
 
 TEST_CASE("eval_step counts the images whose largest logit is their label") {
@@ -159,18 +161,18 @@ TEST_CASE("eval_step of an AOT bundle matches the JIT's, also through the C "
   REQUIRE(kiln_model_create(described.c_str(), names.data(), functions.data(),
                             static_cast<int>(names.size()), &c) == KILN_OK);
   // The golden file holds more than parameters; write just those.
-  std::string path = (std::filesystem::temp_directory_path() /
-                      ("kiln_eval_step_" + std::to_string(::getpid()) +
-                       ".safetensors"))
-                         .string();
+  std::string path =
+      (std::filesystem::temp_directory_path() /
+       ("kiln_eval_step_" + std::to_string(::getpid()) + ".safetensors"))
+          .string();
   writeSafetensors(path, model.namedParameters());
   REQUIRE(kiln_model_load_weights(c, path.c_str()) == KILN_OK);
   std::filesystem::remove(path);
   float loss = 0;
   int64_t correct = -1;
   Tensor logits = Tensor::zeros({4, 10});
-  REQUIRE(kiln_model_eval_step(c, images.data<float>(),
-                               labels.data<int64_t>(), &loss, &correct,
+  REQUIRE(kiln_model_eval_step(c, images.data<float>(), labels.data<int64_t>(),
+                               &loss, &correct,
                                logits.data<float>()) == KILN_OK);
   CHECK(loss == Approx(want.loss).epsilon(kSameForward));
   CHECK(correct == 3);

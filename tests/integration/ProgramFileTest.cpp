@@ -33,7 +33,9 @@ struct Scratch {
     std::error_code ignored;
     fs::remove_all(dir, ignored);
   }
-  std::string file(const std::string &name) const { return (dir / name).string(); }
+  std::string file(const std::string &name) const {
+    return (dir / name).string();
+  }
 };
 
 /// Points the program cache at `dir` for the test's lifetime.
@@ -110,13 +112,15 @@ TEST_CASE("a saved program loads without its model class and computes and "
   REQUIRE(loaded.namedParameters().size() == original.namedParameters().size());
   for (size_t i = 0; i < original.namedParameters().size(); ++i) {
     INFO(original.namedParameters()[i].first);
-    CHECK(loaded.namedParameters()[i].first == original.namedParameters()[i].first);
+    CHECK(loaded.namedParameters()[i].first ==
+          original.namedParameters()[i].first);
     CHECK(sameBits(loaded.namedParameters()[i].second,
                    original.namedParameters()[i].second));
   }
   REQUIRE(loaded.namedState().size() == original.namedState().size());
   for (size_t i = 0; i < original.namedState().size(); ++i)
-    CHECK(sameBits(loaded.namedState()[i].second, original.namedState()[i].second));
+    CHECK(sameBits(loaded.namedState()[i].second,
+                   original.namedState()[i].second));
 
   // The same object code over the same bytes: bit-identical results.
   CHECK(sameBits(loaded.predict(images), original.predict(images)));

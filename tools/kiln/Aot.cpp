@@ -76,12 +76,14 @@ std::string header(const std::string &prefix, const std::string &model,
     << " * Link " << prefix << ".o with libkiln_runtime (-lkiln_runtime); "
     << "load weights from " << prefix << ".safetensors.\n *\n"
     << " *   kiln_model *m;\n"
-    << " *   if (" << prefix << "_create(&m) != KILN_OK) { puts(kiln_last_error()); ... }\n"
+    << " *   if (" << prefix
+    << "_create(&m) != KILN_OK) { puts(kiln_last_error()); ... }\n"
     << " *   kiln_model_load_weights(m, \"" << prefix << ".safetensors\");\n"
     << " *   kiln_model_predict(m, images, logits);\n"
     << " *   kiln_model_eval_step(m, images, labels, &loss, &correct, NULL);\n"
     << " *\n"
-    << " * Entry points (the runtime allocates parameters, optimizer state and\n"
+    << " * Entry points (the runtime allocates parameters, optimizer state "
+       "and\n"
     << " * the arena; callers pass inputs and outputs):\n";
   for (const EntryPoint &entry : entries) {
     std::map<ArgRole, int64_t> total;

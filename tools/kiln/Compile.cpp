@@ -94,7 +94,8 @@ int runSaveProgram(const CompileArgs &a) {
                 "write (e.g. -o lenet.kiln)");
   if (a.target != "cpu")
     throw Error("kiln compile --program writes a graph for any target; "
-                "--target '" + a.target + "' is not needed, leave it out");
+                "--target '" +
+                a.target + "' is not needed, leave it out");
   auto model = models::makeModel(a.model, a.width);
   if (!a.weightsPath.empty())
     loadParameters(a.weightsPath, model->namedParameters());
@@ -112,8 +113,8 @@ int runSaveProgram(const CompileArgs &a) {
   std::string entries;
   for (const std::string &name : program.entryNames())
     entries += (entries.empty() ? "" : ", ") + name;
-  std::printf("wrote %s: %s of '%s' for batches of %lld\n",
-              a.outputDir.c_str(), entries.c_str(), a.model.c_str(),
+  std::printf("wrote %s: %s of '%s' for batches of %lld\n", a.outputDir.c_str(),
+              entries.c_str(), a.model.c_str(),
               static_cast<long long>(a.batchSize));
   return 0;
 }

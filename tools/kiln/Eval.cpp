@@ -44,7 +44,7 @@ Program loadForEval(const std::string &path, const Dataset &test,
   Program program = loadProgram(path);
   if (!program.hasEntry("predict"))
     throw Error(path + ": this program has no predict entry; write it with "
-                "kiln compile --program or kiln train --save-program");
+                       "kiln compile --program or kiln train --save-program");
   std::vector<int64_t> wanted = predictInputShape(program);
   std::vector<int64_t> have = test.images.shape();
   wanted.erase(wanted.begin());

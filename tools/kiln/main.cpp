@@ -72,11 +72,18 @@ int main(int argc, char **argv) {
   CLI::Option *weightsOption = evalCmd->add_option(
       "--weights", eval.weightsPath,
       "state dict, checkpoint or program file, or a PyTorch .pt state_dict");
-  evalCmd->add_option("--program", eval.programPath,
-                      "a program file (kiln compile --program): its own graph "
-                      "and weights, no model class")
-      ->excludes(weightsOption);
-  evalCmd->add_option("--batch-size", eval.batchSize)->capture_default_str();
+  CLI::Option *batchOption =
+      evalCmd->add_option("--batch-size", eval.batchSize)
+          ->capture_default_str();
+  // A program file brings its model and batch size.
+  evalCmd
+      ->add_option("--program", eval.programPath,
+                   "a program file (kiln compile --program): its own graph, "
+                   "weights and batch size, no model class")
+      ->excludes(weightsOption)
+      ->excludes(batchOption)
+      ->excludes(evalCmd->get_option("--model"))
+      ->excludes(evalCmd->get_option("--width"));
   evalCmd->add_option("--metrics", eval.metricsPath,
                       "write JSON lines of metrics to this file");
   evalCmd->add_option("--confusion", eval.confusionPath,
@@ -107,16 +114,18 @@ int main(int argc, char **argv) {
   CLI::Option *aotFlag = compileCmd->add_flag(
       "--aot", compile.aot,
       "write an object file, C header and weights to -o DIR");
-  compileCmd->add_flag("--program", compile.program,
-                       "write a program file (graph and weights) to -o FILE")
+  compileCmd
+      ->add_flag("--program", compile.program,
+                 "write a program file (graph and weights) to -o FILE")
       ->excludes(aotFlag);
   compileCmd->add_option("-o,--output", compile.outputDir,
                          "output folder for --aot, file for --program");
   compileCmd->add_option("--cpu", compile.cpu,
                          "--aot for another x86-64 CPU, e.g. x86-64-v2 "
                          "(default: this machine's)");
-  compileCmd->add_option("--target", compile.target,
-                         "--aot or --program for cpu (cuda: not built yet)")
+  compileCmd
+      ->add_option("--target", compile.target,
+                   "--aot or --program for cpu (cuda: not built yet)")
       ->capture_default_str();
   compileCmd->add_option("--weights", compile.weightsPath,
                          "weights to bundle with --aot or --program "

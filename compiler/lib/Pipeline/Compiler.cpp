@@ -195,8 +195,9 @@ OwningOpRef<ModuleOp> parseGraph(MLIRContext &context, const std::string &bytes,
   for (auto fn : module.getOps<func::FuncOp>()) {
     for (Type type : fn.getArgumentTypes()) {
       if (!isa<RankedTensorType>(type))
-        throw refuse("has a function '" + fn.getName().str() +
-                     "' that is not kiln-level (its arguments are not tensors)");
+        throw refuse(
+            "has a function '" + fn.getName().str() +
+            "' that is not kiln-level (its arguments are not tensors)");
     }
   }
   module->remove();
@@ -227,9 +228,9 @@ void checkEntries(const std::string &path, const std::vector<EntryPoint> &saved,
     for (size_t i = 0; i < want.args.size(); ++i) {
       const ArgSpec &a = want.args[i], &b = got.args[i];
       bool arena = a.role == ArgRole::Arena && b.role == ArgRole::Arena;
-      if (!arena && (a.role != b.role || a.name != b.name ||
-                     a.dtype != b.dtype || a.shape != b.shape ||
-                     a.bound != b.bound))
+      if (!arena &&
+          (a.role != b.role || a.name != b.name || a.dtype != b.dtype ||
+           a.shape != b.shape || a.bound != b.bound))
         throw disagree("entry '" + want.name + "' argument " +
                        std::to_string(i) + ": described " + describeArg(a) +
                        ", compiled " + describeArg(b));

@@ -69,8 +69,9 @@ checkpointTensors(const Program &program);
 void restoreCheckpoint(const std::string &source,
                        const std::vector<std::pair<std::string, Tensor>> &file,
                        Program &program);
-void restoreParameters(const std::string &source,
-                       const std::vector<std::pair<std::string, Tensor>> &file,
-                       const std::vector<std::pair<std::string, Tensor>> &params);
+void restoreParameters(
+    const std::string &source,
+    const std::vector<std::pair<std::string, Tensor>> &file,
+    const std::vector<std::pair<std::string, Tensor>> &params);
 
 } // namespace kiln
