@@ -46,9 +46,9 @@ Program loadForEval(const std::string &path, const Dataset &test,
     throw Error(path + ": this program has no predict entry; write it with "
                        "kiln compile --program or kiln train --save-program");
   std::vector<int64_t> wanted = predictInputShape(program);
-  std::vector<int64_t> have = test.images.shape();
   wanted.erase(wanted.begin());
-  have.erase(have.begin());
+  ImageShape image = test.imageShape();
+  std::vector<int64_t> have = {image.channels, image.height, image.width};
   if (wanted != have)
     throw Error(path + ": the program classifies images of shape " +
                 shapeString(wanted) + ", but " + dataset + " has " +
