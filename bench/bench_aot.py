@@ -16,7 +16,8 @@ measures:
 - predict images/s at batch 1 and 1000 on a fixed batch, AOT (`aot_bench W STEPS`) against the JIT
   (`kiln bench --mode predict`), each with a warm-up of steps/10+1 (at most 50) calls.
 
-Each timing is repeated --repeat times; the table shows the median and the best. Prints a table
+Each timing is repeated --repeat times; the table shows the median and the best (the least time,
+the most images/s). Prints a table
 and writes every figure, with the commands, to --out (default bench/results/aot.json). Not a test:
 the figures depend on the machine and its load."""
 import argparse
@@ -51,7 +52,13 @@ def last_json(text):
 
 
 def timings(samples):
+    """Seconds: the best is the least."""
     return {"median": statistics.median(samples), "best": min(samples), "samples": samples}
+
+
+def rates(samples):
+    """Images/s: the best is the most."""
+    return {"median": statistics.median(samples), "best": max(samples), "samples": samples}
 
 
 def main():
@@ -130,8 +137,8 @@ def main():
             for _ in range(args.repeat):
                 samples["aot"].append(last_json(run(aot)[1])["images_per_s"])
                 samples["jit"].append(last_json(run(jit, env=warm_env)[1])["images_per_s"])
-            throughput[batch] = {"steps": steps, "aot": timings(samples["aot"]),
-                                 "jit": timings(samples["jit"]),
+            throughput[batch] = {"steps": steps, "aot": rates(samples["aot"]),
+                                 "jit": rates(samples["jit"]),
                                  "commands": {"aot": " ".join(aot), "jit": " ".join(jit)}}
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -146,11 +153,14 @@ def main():
                         ("jit_warm", "JIT kiln bench, warm cache")):
         t = timings(startup[name])
         print("%-44s %10.3f %10.3f" % (label, t["median"], t["best"]))
-    print("\n%-10s %14s %14s %10s" % ("predict", "AOT img/s", "JIT img/s", "AOT/JIT"))
+    print("\n%-10s %22s %22s %8s" % ("predict", "AOT img/s median/best", "JIT img/s median/best",
+                                       "AOT/JIT"))
     for batch, row in throughput.items():
-        aot, jit = row["aot"]["best"], row["jit"]["best"]
-        print("batch %-4d %14.0f %14.0f %10.2f" % (batch, aot, jit, aot / jit))
-    print("(best of %d; load average at start %.2f)" % (args.repeat, load))
+        aot, jit = row["aot"], row["jit"]
+        print("batch %-4d %11.0f %10.0f %11.0f %10.0f %8.2f" % (
+            batch, aot["median"], aot["best"], jit["median"], jit["best"],
+            aot["median"] / jit["median"]))
+    print("(%d runs each; load average at start %.2f)" % (args.repeat, load))
 
     result = {"sizes_bytes": sizes, "example_under_1mib": target,
               "startup_s": {k: timings(v) for k, v in startup.items()},
