@@ -234,9 +234,52 @@ TEST_CASE("kiln compile --aot writes an object file, a header and weights") {
   CHECK(contains(header.str(), "void lenet_predict(void **args);"));
   CHECK(contains(header.str(), "input labels: int64 [4]"));
   CHECK(contains(header.str(), "parameters 246824 bytes"));
+  CHECK(contains(header.str(), "void lenet_eval_step(void **args);"));
+  CHECK(contains(header.str(), "output logits: float32 [4, 10]"));
   CliResult noDir = runKiln("compile --aot");
   requireUserError(noDir);
   CHECK(contains(noDir.err, "-o DIR"));
+  CliResult cuda =
+      runKiln("compile --aot --target cuda -o '" + dir.string() + "'");
+  requireUserError(cuda);
+  CHECK(contains(cuda.err, "--target cuda needs kiln's CUDA backend"));
+}
+
+TEST_CASE("kiln eval --program scores as kiln eval --weights does") {
+  const std::string weights =
+      std::string(KILN_SOURCE_DIR) + "/tests/golden/pt/lenet1.pt";
+  const fs::path program = scratchDir() / "lenet1.kiln";
+  CliResult saved = runKiln("compile --program --weights '" + weights +
+                            "' --batch-size 500 -o '" + program.string() + "'");
+  INFO("stderr: " << saved.err);
+  REQUIRE(saved.code == 0);
+  CHECK(
+      contains(saved.out, "eval_step, predict of 'lenet' for batches of 500"));
+  auto accuracyLine = [](const std::string &out) {
+    const std::string prefix =
+        "Accuracy of the network on the 10000 test images: ";
+    size_t at = out.find(prefix);
+    return at == std::string::npos ? std::string()
+                                   : out.substr(at, out.find('\n', at) - at);
+  };
+  CliResult fromProgram = runKiln("eval --program '" + program.string() + "'");
+  CliResult fromWeights = runKiln("eval --weights '" + weights + "'");
+  REQUIRE(fromProgram.code == 0);
+  REQUIRE(fromWeights.code == 0);
+  REQUIRE_FALSE(accuracyLine(fromProgram.out).empty());
+  CHECK(accuracyLine(fromProgram.out) == accuracyLine(fromWeights.out));
+  // Per-class lines too: the whole report is the same.
+  CHECK(fromProgram.out == fromWeights.out);
+
+  requireUserError(runKiln("eval"));
+  CliResult both = runKiln("eval --program a --weights b");
+  CHECK(both.code != 0);
+  CliResult notProgram = runKiln("eval --program '" + weights + "'");
+  requireUserError(notProgram);
+  CHECK(contains(notProgram.err, "not a kiln program file"));
+  CliResult noFile = runKiln("compile --program");
+  requireUserError(noFile);
+  CHECK(contains(noFile.err, "-o FILE"));
 }
 
 TEST_CASE("kiln show-batch and eval --confusion write pictures") {

@@ -39,12 +39,14 @@ struct TrainArgs {
   int64_t logEvery = 2000;
   std::string metricsPath;
   std::string savePath;
+  std::string saveProgramPath;
   std::string resumePath;
 };
 
 struct EvalArgs {
   DataArgs data;
   std::string weightsPath;
+  std::string programPath;
   int64_t batchSize = 1000;
   std::string metricsPath;
   std::string confusionPath;
@@ -82,9 +84,11 @@ struct CompileArgs {
   bool train = false;
   bool memoryReport = false;
   bool aot = false;
+  bool program = false;
   std::string outputDir;
   std::string weightsPath;
   std::string cpu;
+  std::string target = "cpu";
   int64_t batchSize = 4;
   double lr = 0.001;
   double momentum = 0.9;
@@ -97,6 +101,7 @@ int runBench(const BenchArgs &args);
 int runGraph(const GraphArgs &args);
 int runCompile(const CompileArgs &args);
 int runAot(const CompileArgs &args);
+int runSaveProgram(const CompileArgs &args);
 int runSummary(const std::string &model, int64_t width);
 
 // Shared by train and eval.

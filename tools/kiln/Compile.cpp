@@ -4,7 +4,9 @@
 #include "kiln/Compiler.h"
 #include "kiln/Inspect.h"
 #include "kiln/models/LeNet.h"
+#include "kiln/runtime/Checkpoint.h"
 #include "kiln/runtime/Error.h"
+#include "kiln/runtime/ProgramFile.h"
 
 #include <cstdio>
 
@@ -59,6 +61,8 @@ int runCompile(const CompileArgs &a) {
   checkPositive("--batch-size", double(a.batchSize));
   if (a.aot)
     return runAot(a);
+  if (a.program)
+    return runSaveProgram(a);
   Stage stage;
   if (a.emit == "kiln")
     stage = Stage::Kiln;
@@ -81,6 +85,37 @@ int runCompile(const CompileArgs &a) {
     return 0;
   }
   std::fputs(emitProgram(*model, spec, stage).c_str(), stdout);
+  return 0;
+}
+
+int runSaveProgram(const CompileArgs &a) {
+  if (a.outputDir.empty())
+    throw Error("kiln compile --program needs -o FILE, the program file to "
+                "write (e.g. -o lenet.kiln)");
+  if (a.target != "cpu")
+    throw Error("kiln compile --program writes a graph for any target; "
+                "--target '" +
+                a.target + "' is not needed, leave it out");
+  auto model = models::makeModel(a.model, a.width);
+  if (!a.weightsPath.empty())
+    loadParameters(a.weightsPath, model->namedParameters());
+  std::vector<int64_t> shape = models::modelInputShape(a.model);
+  CompileSpec spec;
+  spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
+  spec.sgd.lr = a.lr;
+  spec.sgd.momentum = a.momentum;
+  spec.train = a.train;
+  spec.predictBatch = a.batchSize;
+  spec.evalBatch = a.batchSize;
+  Program program = compile(*model, spec);
+  saveProgram(a.outputDir, program,
+              {{"model", a.model}, {"width", std::to_string(a.width)}});
+  std::string entries;
+  for (const std::string &name : program.entryNames())
+    entries += (entries.empty() ? "" : ", ") + name;
+  std::printf("wrote %s: %s of '%s' for batches of %lld\n", a.outputDir.c_str(),
+              entries.c_str(), a.model.c_str(),
+              static_cast<long long>(a.batchSize));
   return 0;
 }
 

@@ -60,6 +60,7 @@ struct CompileSpec {
   RmsPropOptions rmsprop;
   bool train = true;          ///< compile train_step
   int64_t predictBatch = 0;   ///< compile predict for this batch (0: none)
+  int64_t evalBatch = 0;      ///< compile eval_step for this batch (0: none)
   bool gradient = false;      ///< also keep loss and loss_grad entries
   bool fuse = true;           ///< run kiln-fuse (conv + relu + pool)
 };
@@ -91,6 +92,13 @@ AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
 /// and binds it to `params`: for checking a bundle against the JIT.
 Program loadAot(const AotBundle &bundle, const std::string &prefix,
                 std::vector<std::pair<std::string, Tensor>> params);
+
+/// Loads a program file written by saveProgram or `kiln compile --program`
+/// (kiln/runtime/ProgramFile.h) without the model class that built it: its
+/// graph is compiled again, or found in the program cache, and its
+/// parameters, optimizer state and step count are those saved. Throws
+/// kiln::Error naming the file and what is wrong with it.
+Program loadProgram(const std::string &path);
 
 /// A traced scalar function of named parameters and inputs, for tests and
 /// the blitz's autograd examples: entries "f" and, with `gradient`, "f_grad"

@@ -96,26 +96,38 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
   if (spec.inputShape.size() != 4)
     throw Error("the input shape must be [batch, channels, height, width], "
                 "got " + shapeString(spec.inputShape));
-  if ((spec.train || spec.gradient) && spec.lossReduction == Reduction::None)
+  if ((spec.train || spec.gradient || spec.evalBatch > 0) &&
+      spec.lossReduction == Reduction::None)
     throw Error("CompileSpec::lossReduction is None, which gives one loss per "
-                "sample, but train_step and loss_grad need a scalar loss: use "
-                "Reduction::Mean or Reduction::Sum, or trace "
+                "sample, but train_step, eval_step and loss_grad need a scalar "
+                "loss: use Reduction::Mean or Reduction::Sum, or trace "
                 "crossEntropy/mseLoss with Reduction::None yourself and "
                 "compile it with compileFunction");
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  // The model's output and its loss on a batch of `batch` inputs.
+  auto traceLoss = [&](Graph &graph, int64_t batch) -> std::pair<Var, Var> {
+    std::vector<int64_t> shape = spec.inputShape;
+    shape[0] = batch;
+    Var logits = model(graph.input("input", shape));
+    if (spec.loss == LossKind::CrossEntropy)
+      return {logits,
+              crossEntropy(logits, graph.input("labels", {batch}, DType::I64),
+                           spec.lossReduction)};
+    return {logits, mseLoss(logits, graph.input("target", logits.shape()),
+                            spec.lossReduction)};
+  };
   if (spec.train || spec.gradient) {
     Graph graph;
-    Var x = graph.input("input", spec.inputShape);
-    Var logits = model(x);
-    Var loss;
-    if (spec.loss == LossKind::CrossEntropy)
-      loss = crossEntropy(
-          logits, graph.input("labels", {spec.inputShape[0]}, DType::I64),
-          spec.lossReduction);
-    else
-      loss = mseLoss(logits, graph.input("target", logits.shape()),
-                     spec.lossReduction);
+    Var loss = traceLoss(graph, spec.inputShape[0]).second;
     importGraph(*module, graph, loss, "loss", /*differentiate=*/true);
+  }
+  if (spec.evalBatch > 0) {
+    // eval_step(params, input, labels) -> (loss, logits): the forward pass
+    // of train_step without its update.
+    Graph graph;
+    auto [logits, loss] = traceLoss(graph, spec.evalBatch);
+    importGraph(*module, graph, {loss, logits}, "eval_step",
+                /*differentiate=*/false);
   }
   if (spec.predictBatch > 0) {
     Graph graph;
