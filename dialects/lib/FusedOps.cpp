@@ -8,9 +8,16 @@ SmallVector<StringRef> Conv2dReluPoolOp::getFusedOps() {
   return {"conv2d", "relu", "max_pool2d"};
 }
 
+// The gradients nothing uses are not computed, so they are not named.
 SmallVector<StringRef> Conv2dReluPoolBackwardOp::getFusedOps() {
-  return {"max_pool2d_backward", "relu_backward", "sum",
-          "conv2d_backward_filter", "conv2d_backward_input"};
+  SmallVector<StringRef> ops = {"max_pool2d_backward", "relu_backward"};
+  if (!getBiasGrad().use_empty())
+    ops.push_back("sum");
+  if (!getWeightGrad().use_empty())
+    ops.push_back("conv2d_backward_filter");
+  if (!getInputGrad().use_empty())
+    ops.push_back("conv2d_backward_input");
+  return ops;
 }
 
 SmallVector<StringRef> LinearOp::getFusedOps() {

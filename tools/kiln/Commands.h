@@ -65,6 +65,7 @@ struct BenchArgs {
   int64_t batchSize = 4;
   int64_t steps = 1000;
   bool cold = false;
+  bool noFuse = false;
 };
 
 struct GraphArgs {
@@ -73,6 +74,7 @@ struct GraphArgs {
   bool train = false;
   bool dot = false;
   int64_t batchSize = 4;
+  bool noFuse = false;
 };
 
 struct CompileArgs {
@@ -88,6 +90,7 @@ struct CompileArgs {
   int64_t batchSize = 4;
   double lr = 0.001;
   double momentum = 0.9;
+  bool noFuse = false;
 };
 
 int runTrain(const TrainArgs &args);
