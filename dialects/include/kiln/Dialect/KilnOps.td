@@ -385,7 +385,7 @@ def Kiln_Conv2dReluPoolBackwardOp : Kiln_Op<"conv2d_relu_pool_backward",
 }
 
 def Kiln_LinearOp : Kiln_Op<"linear", [Kiln_FusedOp]> {
-  let summary = "matmul by transposed weights, bias add and relu in one loop (made by kiln-fuse)";
+  let summary = "Product with transposed weights, bias add and relu in one loop (made by kiln-fuse)";
   let description = [{
     `result[m, n] = act(sum_k input[m, k] * weight[n, k] + bias[n])`, with
     `act` relu when `relu` is set and the identity otherwise; the bias is
@@ -410,7 +410,7 @@ def Kiln_LinearOp : Kiln_Op<"linear", [Kiln_FusedOp]> {
 
 def Kiln_BiasReluBackwardOp : Kiln_Op<"bias_relu_backward", [Kiln_FusedOp,
     AllTypesMatch<["grad", "input", "result"]>]> {
-  let summary = "relu_backward and the sum over its rows (a bias gradient) in one loop";
+  let summary = "The relu gradient and its sum over rows (a bias gradient) in one loop";
   let description = [{
     `result = relu_backward(grad, input)` and `bias_grad = sum(result,
     axes = [0])` for 2-D operands, made by kiln-fuse where a linear layer's
