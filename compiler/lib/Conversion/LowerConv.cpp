@@ -145,30 +145,50 @@ static LogicalResult lowerConvReluPool(Conv2dReluPoolOp op, LoopEmitter &e) {
           e.store(r, activation, {n[0], f[0], p[0]});
       });
       // The first maximum of each window wins, as in max_pool2d. Its
-      // position is kept for the gradient, or -1 where relu zeroed it.
+      // position is kept for the gradient, or -1 where relu zeroed it,
+      // found in a second scan of the window: carrying it through the
+      // first makes LLVM branch on every comparison.
       Value lowest =
           e.floatConst(element, -std::numeric_limits<double>::infinity());
+      Value none = e.b.create<arith::ConstantIntOp>(e.loc, -1, indexElement);
+      auto bits = [&](Value v) {
+        return e.b.create<arith::BitcastOp>(
+            e.loc, e.b.getIntegerType(element.getIntOrFloatBitWidth()), v);
+      };
       e.loops({ph, pw}, [&](ValueRange o) {
         Value row0 = e.muli(o[0], stride), col0 = e.muli(o[1], stride);
-        SmallVector<Value> best = e.reduce(
-            {kernel, kernel}, {lowest, e.index(-1)},
-            [&](ValueRange k, ValueRange acc) {
-              Value at =
-                  e.affine(e.addi(row0, k[0]), d.ow, e.addi(col0, k[1]), 0);
-              Value v = e.load(scratch, {f[0], at});
-              Value better = e.greater(v, acc[0]);
-              return SmallVector<Value>{
-                  e.select(better, v, acc[0]),
-                  e.select(better, e.affine(k[0], kernel, k[1], 0), acc[1])};
-            });
+        auto window = [&](ValueRange k) {
+          return e.load(scratch, {f[0], e.affine(e.addi(row0, k[0]), d.ow,
+                                                 e.addi(col0, k[1]), 0)});
+        };
+        Value best = e.reduce({kernel, kernel}, {lowest},
+                              [&](ValueRange k, ValueRange acc) {
+                                Value v = window(k);
+                                return SmallVector<Value>{
+                                    e.select(e.greater(v, acc[0]), v, acc[0])};
+                              })[0];
         SmallVector<Value> at = {n[0], f[0], o[0], o[1]};
-        e.store(best[0], pooled, at);
-        if (indices) {
-          Value where =
-              e.select(e.greater(best[0], zero), best[1], e.index(-1));
-          e.store(e.b.create<arith::IndexCastOp>(e.loc, indexElement, where),
-                  indices, at);
-        }
+        e.store(best, pooled, at);
+        if (!indices)
+          return;
+        // Scanning the window backwards, the last element equal to the
+        // maximum seen is the first one: a chain of selects, no branches.
+        // Relu outputs are never NaN or -0, so equal floats have equal bits,
+        // and integers compare in fewer instructions.
+        Value position = e.reduce(
+            {kernel, kernel}, {none}, [&](ValueRange k, ValueRange acc) {
+              Value i =
+                  e.b.create<arith::SubIOp>(e.loc, e.index(kernel - 1), k[0]);
+              Value j =
+                  e.b.create<arith::SubIOp>(e.loc, e.index(kernel - 1), k[1]);
+              Value equal =
+                  e.b.create<arith::CmpIOp>(e.loc, arith::CmpIPredicate::eq,
+                                            bits(window({i, j})), bits(best));
+              Value here = e.b.create<arith::IndexCastOp>(
+                  e.loc, indexElement, e.affine(i, kernel, j, 0));
+              return SmallVector<Value>{e.select(equal, here, acc[0])};
+            })[0];
+        e.store(e.select(e.greater(best, zero), position, none), indices, at);
       });
     });
   });

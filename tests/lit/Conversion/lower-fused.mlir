@@ -3,17 +3,26 @@
 // are never written.
 
 // The pooling keeps the first maximum's window position (i * 2 + j) beside
-// its value, stored as i8, or -1 where the maximum is not above zero. The
-// unused activation gets no buffer.
+// its value, stored as i8, or -1 where the maximum is not above zero: a
+// second, backward scan of the window selects the position of each element
+// whose bits equal the maximum's. The unused activation gets no buffer.
 // CHECK-LABEL: func.func @conv_relu_pool(
 // CHECK-SAME: %[[P:[^:]*]]: memref<1x2x1x1xf32> {kiln.output = 0 : i64}, %[[I:[^:]*]]: memref<1x2x1x1xi8> {kiln.output = 1 : i64})
 // CHECK-NOT: memref<1x2x2x2xf32>
-// CHECK: %[[BEST:.*]]:2 = scf.for {{.*}} iter_args(%{{.*}} = %{{.*}}, %{{.*}} = %c-1) -> (f32, index)
-// CHECK: memref.store %[[BEST]]#0, %[[P]]
-// CHECK-NEXT: %[[POS:.*]] = arith.cmpf ogt, %[[BEST]]#0, %{{.*}} : f32
-// CHECK-NEXT: %[[WHERE:.*]] = arith.select %[[POS]], %[[BEST]]#1, %c-1 : index
-// CHECK-NEXT: %[[NARROW:.*]] = arith.index_cast %[[WHERE]] : index to i8
-// CHECK-NEXT: memref.store %[[NARROW]], %[[I]]
+// CHECK: %[[BEST:.*]] = scf.for {{.*}} -> (f32)
+// CHECK: memref.store %[[BEST]], %[[P]]
+// CHECK-NEXT: %[[POS:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %c-1_i8) -> (i8)
+// CHECK: %[[I0:.*]] = arith.subi %c1, %{{.*}} : index
+// CHECK-NEXT: %[[J0:.*]] = arith.subi %c1, %{{.*}} : index
+// CHECK-NEXT: %[[BESTBITS:.*]] = arith.bitcast %[[BEST]] : f32 to i32
+// CHECK: %[[V:.*]] = memref.load
+// CHECK-NEXT: %[[VBITS:.*]] = arith.bitcast %[[V]] : f32 to i32
+// CHECK-NEXT: %[[EQUAL:.*]] = arith.cmpi eq, %[[VBITS]], %[[BESTBITS]] : i32
+// CHECK-NEXT: %[[HERE:.*]] = arith.index_cast %{{.*}} : index to i8
+// CHECK-NEXT: arith.select %[[EQUAL]], %[[HERE]], %{{.*}} : i8
+// CHECK: %[[KEPT:.*]] = arith.cmpf ogt, %[[BEST]], %{{.*}} : f32
+// CHECK-NEXT: %[[WHERE:.*]] = arith.select %[[KEPT]], %[[POS]], %c-1_i8 : i8
+// CHECK-NEXT: memref.store %[[WHERE]], %[[I]]
 func.func @conv_relu_pool(%x: tensor<1x1x4x4xf32>, %w: tensor<2x1x3x3xf32>)
     -> (tensor<1x2x1x1xf32>, tensor<1x2x1x1xi8>) {
   %p, %a, %i = kiln.conv2d_relu_pool %x, %w {pool_kernel = 2, pool_stride = 2} : (tensor<1x1x4x4xf32>, tensor<2x1x3x3xf32>) -> (tensor<1x2x1x1xf32>, tensor<1x2x2x2xf32>, tensor<1x2x1x1xi8>)
