@@ -28,6 +28,7 @@ int runBench(const BenchArgs &a) {
   spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
   spec.train = a.mode == "train";
   spec.predictBatch = spec.train ? 0 : a.batchSize;
+  spec.fuse = !a.noFuse;
   using Clock = std::chrono::steady_clock;
   auto start = Clock::now();
   Program program = compile(*model, spec);

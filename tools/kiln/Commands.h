@@ -67,6 +67,7 @@ struct BenchArgs {
   int64_t batchSize = 4;
   int64_t steps = 1000;
   bool cold = false;
+  bool noFuse = false;
 };
 
 struct GraphArgs {
@@ -75,6 +76,7 @@ struct GraphArgs {
   bool train = false;
   bool dot = false;
   int64_t batchSize = 4;
+  bool noFuse = false;
 };
 
 struct CompileArgs {
@@ -92,6 +94,7 @@ struct CompileArgs {
   int64_t batchSize = 4;
   double lr = 0.001;
   double momentum = 0.9;
+  bool noFuse = false;
 };
 
 int runTrain(const TrainArgs &args);

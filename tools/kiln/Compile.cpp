@@ -80,6 +80,7 @@ int runCompile(const CompileArgs &a) {
   spec.sgd.momentum = a.momentum;
   spec.train = a.train;
   spec.predictBatch = a.train ? 0 : a.batchSize;
+  spec.fuse = !a.noFuse;
   if (a.memoryReport) {
     printMemoryReport(compile(*model, spec));
     return 0;
@@ -128,6 +129,7 @@ int runGraph(const GraphArgs &a) {
   spec.train = a.train;
   spec.sgd.momentum = 0.9; // the blitz recipe, as kiln train uses it
   spec.predictBatch = a.train ? 0 : a.batchSize;
+  spec.fuse = !a.noFuse;
   std::fputs(describeProgram(*model, spec,
                              a.dot ? GraphFormat::Dot : GraphFormat::Text)
                  .c_str(),

@@ -136,6 +136,7 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   compileCmd->add_option("--lr", compile.lr)->capture_default_str();
   compileCmd->add_option("--momentum", compile.momentum)->capture_default_str();
+  compileCmd->add_flag("--no-fuse", compile.noFuse, "skip kiln-fuse");
 
   kiln::cli::GraphArgs graph;
   CLI::App *graphCmd = app.add_subcommand(
@@ -146,6 +147,7 @@ int main(int argc, char **argv) {
                      "the training step: forward, backward and update");
   graphCmd->add_flag("--dot", graph.dot, "Graphviz dot instead of text");
   graphCmd->add_option("--batch-size", graph.batchSize)->capture_default_str();
+  graphCmd->add_flag("--no-fuse", graph.noFuse, "skip kiln-fuse");
 
   kiln::cli::BenchArgs bench;
   CLI::App *benchCmd = app.add_subcommand(
@@ -158,6 +160,8 @@ int main(int argc, char **argv) {
   benchCmd->add_option("--steps", bench.steps)->capture_default_str();
   benchCmd->add_flag("--cold", bench.cold,
                      "compile without the program cache (cold compile time)");
+  benchCmd->add_flag("--no-fuse", bench.noFuse,
+                     "skip kiln-fuse (to measure what fusion gains)");
 
   std::string summaryModel = "lenet";
   int64_t summaryWidth = 1;

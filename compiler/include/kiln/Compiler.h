@@ -62,7 +62,7 @@ struct CompileSpec {
   int64_t predictBatch = 0;   ///< compile predict for this batch (0: none)
   int64_t evalBatch = 0;      ///< compile eval_step for this batch (0: none)
   bool gradient = false;      ///< also keep loss and loss_grad entries
-  bool fuse = true;           ///< run kiln-fuse (conv + relu + pool)
+  bool fuse = true;           ///< run kiln-fuse (see docs/passes.md)
 };
 
 /// The stages `kiln compile --emit` can print.
@@ -102,8 +102,10 @@ Program loadProgram(const std::string &path);
 
 /// A traced scalar function of named parameters and inputs, for tests and
 /// the blitz's autograd examples: entries "f" and, with `gradient`, "f_grad"
-/// (returning the value and the gradient of every parameter).
-Program compileFunction(Graph &graph, Var result, bool gradient);
+/// (returning the value and the gradient of every parameter). With `fuse`,
+/// kiln-fuse runs as in compile (after dropping unneeded gradients).
+Program compileFunction(Graph &graph, Var result, bool gradient,
+                        bool fuse = false);
 
 /// Like compile, for a traced scalar `loss` of the graph's parameters and
 /// inputs: the single entry "train_step", applying `spec`'s optimizer

@@ -95,6 +95,7 @@ mlir::LogicalResult lowerPoolOp(mlir::Operation *op, LoopEmitter &e);
 mlir::LogicalResult lowerMatmulOp(mlir::Operation *op, LoopEmitter &e);
 mlir::LogicalResult lowerLossOp(mlir::Operation *op, LoopEmitter &e);
 mlir::LogicalResult lowerOptimizerOp(mlir::Operation *op, LoopEmitter &e);
+mlir::LogicalResult lowerFusedOp(mlir::Operation *op, LoopEmitter &e);
 
 } // namespace kiln
 

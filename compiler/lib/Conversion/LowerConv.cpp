@@ -3,19 +3,14 @@
 // maps the unfolded rows (all output positions of one kernel tap) are the
 // longest contiguous loops there are, so LLVM vectorises them well. Row and
 // column ranges are clipped instead of testing for padding.
-#include "LoopEmitter.h"
+#include "Im2Col.h"
 
 #include <limits>
 
 using namespace mlir;
 using namespace kiln;
 
-namespace {
-struct ConvDims {
-  int64_t n, c, h, w, f, kh, kw, oh, ow, stride, pad;
-};
-
-ConvDims dimsOf(Value input, Value weight, int64_t stride, int64_t pad) {
+ConvDims kiln::dimsOf(Value input, Value weight, int64_t stride, int64_t pad) {
   auto x = cast<ShapedType>(input.getType()).getShape();
   auto k = cast<ShapedType>(weight.getType()).getShape();
   return {x[0], x[1], x[2], x[3], k[0], k[2], k[3],
@@ -25,9 +20,9 @@ ConvDims dimsOf(Value input, Value weight, int64_t stride, int64_t pad) {
 
 // The output positions o in [0, outSize) whose input position
 // o * stride + k - pad lies inside [0, inSize), for a kernel offset k.
-std::pair<Value, Value> validRange(LoopEmitter &e, Value k, int64_t inSize,
-                                   int64_t outSize, int64_t stride,
-                                   int64_t pad) {
+static std::pair<Value, Value> validRange(LoopEmitter &e, Value k,
+                                          int64_t inSize, int64_t outSize,
+                                          int64_t stride, int64_t pad) {
   if (pad == 0)
     return {e.index(0), e.index(outSize)};
   OpBuilder &b = e.b;
@@ -44,8 +39,9 @@ std::pair<Value, Value> validRange(LoopEmitter &e, Value k, int64_t inSize,
 
 // Visits every (output row, output column, input row, input column) that a
 // kernel tap (ki, kj) connects, skipping padding.
-void forEachTap(LoopEmitter &e, const ConvDims &d, Value ki, Value kj,
-                const std::function<void(Value, Value, Value, Value)> &body) {
+static void
+forEachTap(LoopEmitter &e, const ConvDims &d, Value ki, Value kj,
+           const std::function<void(Value, Value, Value, Value)> &body) {
   auto [rowLo, rowHi] = validRange(e, ki, d.h, d.oh, d.stride, d.pad);
   auto [colLo, colHi] = validRange(e, kj, d.w, d.ow, d.stride, d.pad);
   e.loops(ValueRange{rowLo, colLo}, ValueRange{rowHi, colHi},
@@ -56,8 +52,7 @@ void forEachTap(LoopEmitter &e, const ConvDims &d, Value ki, Value kj,
           });
 }
 
-// Views of an NCHW buffer as [N, C, H*W] and of weights as [F, C*KH*KW].
-Value view(LoopEmitter &e, Value memref, ArrayRef<int64_t> shape) {
+Value kiln::view(LoopEmitter &e, Value memref, ArrayRef<int64_t> shape) {
   auto type = cast<MemRefType>(memref.getType());
   SmallVector<int64_t> strides(shape.size(), 1);
   for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
@@ -67,17 +62,14 @@ Value view(LoopEmitter &e, Value memref, ArrayRef<int64_t> shape) {
       strides);
 }
 
-// A scratch buffer [C*KH*KW, OH*OW] for one unfolded image.
-Value columnBuffer(LoopEmitter &e, const ConvDims &d, Type element) {
+Value kiln::columnBuffer(LoopEmitter &e, const ConvDims &d, Type element) {
   return e.b.create<memref::AllocOp>(
       e.loc, MemRefType::get({d.c * d.kh * d.kw, d.oh * d.ow}, element),
       e.b.getI64IntegerAttr(64));
 }
 
-// Copies image `n` of `x` into `col`: col[(c, i, j), (oh, ow)] is the input
-// pixel that kernel tap (i, j) of channel c sees at output (oh, ow), or 0 in
-// the padding.
-void unfold(LoopEmitter &e, const ConvDims &d, Value x, Value n, Value col) {
+void kiln::unfold(LoopEmitter &e, const ConvDims &d, Value x, Value n,
+                  Value col) {
   if (d.pad > 0)
     e.fill(col, 0.0);
   e.loops({d.c, d.kh, d.kw}, [&](ValueRange k) {
@@ -89,8 +81,8 @@ void unfold(LoopEmitter &e, const ConvDims &d, Value x, Value n, Value col) {
   });
 }
 
-// Adds `col` back into image `n` of `dx`: the transpose of unfold.
-void fold(LoopEmitter &e, const ConvDims &d, Value col, Value n, Value dx) {
+void kiln::fold(LoopEmitter &e, const ConvDims &d, Value col, Value n,
+                Value dx) {
   e.loops({d.c, d.kh, d.kw}, [&](ValueRange k) {
     Value row = e.affine(e.affine(k[0], d.kh, k[1], 0), d.kw, k[2], 0);
     forEachTap(e, d, k[1], k[2], [&](Value oh, Value ow, Value ih, Value iw) {
@@ -100,11 +92,10 @@ void fold(LoopEmitter &e, const ConvDims &d, Value col, Value n, Value dx) {
     });
   });
 }
-} // namespace
 
 // Image by image: unfold, matrix product into a one-image scratch buffer
 // with the bias, then relu and pooling straight from that buffer. The
-// activation result is written only when something reads it.
+// activation and arg-max results are written only when something reads them.
 static LogicalResult lowerConvReluPool(Conv2dReluPoolOp op, LoopEmitter &e) {
   ConvDims d = dimsOf(op.getInput(), op.getWeight(), op.getStride(),
                       op.getPadding());
@@ -121,6 +112,9 @@ static LogicalResult lowerConvReluPool(Conv2dReluPoolOp op, LoopEmitter &e) {
                          ? view(e, e.resultBuffer(op.getActivation()),
                                 {d.n, d.f, positions})
                          : Value();
+  Value indices =
+      op.getIndices().use_empty() ? Value() : e.resultBuffer(op.getIndices());
+  Type indexElement = op.getIndices().getType().getElementType();
   Type element = cast<ShapedType>(pooled.getType()).getElementType();
   Value col = columnBuffer(e, d, element);
   Value scratch = e.b.create<memref::AllocOp>(
@@ -150,20 +144,51 @@ static LogicalResult lowerConvReluPool(Conv2dReluPoolOp op, LoopEmitter &e) {
         if (keepActivation)
           e.store(r, activation, {n[0], f[0], p[0]});
       });
-      // The first maximum of each window wins, as in max_pool2d.
+      // The first maximum of each window wins, as in max_pool2d. Its
+      // position is kept for the gradient, or -1 where relu zeroed it,
+      // found in a second scan of the window: carrying it through the
+      // first makes LLVM branch on every comparison.
       Value lowest =
           e.floatConst(element, -std::numeric_limits<double>::infinity());
+      Value none = e.b.create<arith::ConstantIntOp>(e.loc, -1, indexElement);
+      auto bits = [&](Value v) {
+        return e.b.create<arith::BitcastOp>(
+            e.loc, e.b.getIntegerType(element.getIntOrFloatBitWidth()), v);
+      };
       e.loops({ph, pw}, [&](ValueRange o) {
         Value row0 = e.muli(o[0], stride), col0 = e.muli(o[1], stride);
+        auto window = [&](ValueRange k) {
+          return e.load(scratch, {f[0], e.affine(e.addi(row0, k[0]), d.ow,
+                                                 e.addi(col0, k[1]), 0)});
+        };
         Value best = e.reduce({kernel, kernel}, {lowest},
                               [&](ValueRange k, ValueRange acc) {
-                                Value at = e.affine(e.addi(row0, k[0]), d.ow,
-                                                    e.addi(col0, k[1]), 0);
-                                Value v = e.load(scratch, {f[0], at});
-                                return SmallVector<Value>{e.select(
-                                    e.greater(v, acc[0]), v, acc[0])};
+                                Value v = window(k);
+                                return SmallVector<Value>{
+                                    e.select(e.greater(v, acc[0]), v, acc[0])};
                               })[0];
-        e.store(best, pooled, {n[0], f[0], o[0], o[1]});
+        SmallVector<Value> at = {n[0], f[0], o[0], o[1]};
+        e.store(best, pooled, at);
+        if (!indices)
+          return;
+        // Scanning the window backwards, the last element equal to the
+        // maximum seen is the first one: a chain of selects, no branches.
+        // Relu outputs are never NaN or -0, so equal floats have equal bits,
+        // and integers compare in fewer instructions.
+        Value position = e.reduce(
+            {kernel, kernel}, {none}, [&](ValueRange k, ValueRange acc) {
+              Value i =
+                  e.b.create<arith::SubIOp>(e.loc, e.index(kernel - 1), k[0]);
+              Value j =
+                  e.b.create<arith::SubIOp>(e.loc, e.index(kernel - 1), k[1]);
+              Value equal =
+                  e.b.create<arith::CmpIOp>(e.loc, arith::CmpIPredicate::eq,
+                                            bits(window({i, j})), bits(best));
+              Value here = e.b.create<arith::IndexCastOp>(
+                  e.loc, indexElement, e.affine(i, kernel, j, 0));
+              return SmallVector<Value>{e.select(equal, here, acc[0])};
+            })[0];
+        e.store(e.select(e.greater(best, zero), position, none), indices, at);
       });
     });
   });

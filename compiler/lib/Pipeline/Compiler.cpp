@@ -135,14 +135,23 @@ Program loadAot(const AotBundle &bundle, const std::string &prefix,
   return Program(std::move(entries), std::move(params), std::move(code));
 }
 
-Program compileFunction(Graph &graph, Var result, bool gradient) {
+Program compileFunction(Graph &graph, Var result, bool gradient, bool fuse) {
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&*context));
   importGraph(*module, graph, result, "f", gradient);
-  if (gradient) {
+  if (gradient || fuse) {
     runPasses(
-        *module, [](OpPassManager &pm) { pm.addPass(createKilnAutodiff()); },
-        "differentiate the function");
+        *module,
+        [&](OpPassManager &pm) {
+          if (gradient)
+            pm.addPass(createKilnAutodiff());
+          if (!fuse)
+            return;
+          pm.addPass(createCanonicalizerPass());
+          pm.addPass(createCSEPass());
+          pm.addNestedPass<func::FuncOp>(createKilnFuse());
+        },
+        gradient ? "differentiate the function" : "fuse the function");
   }
   return finish(std::move(context), std::move(module), graph.params());
 }
