@@ -14,7 +14,9 @@
 
 namespace kiln::cli {
 
+/// The version number, and what --version prints: it and CUDA support.
 const char *version();
+std::string versionDetails();
 
 /// Where the data comes from and which model reads it.
 struct DataArgs {
@@ -79,6 +81,8 @@ struct CompileArgs {
   std::string model = "lenet";
   int64_t width = 1;
   std::string emit = "kiln";
+  std::string target = "cpu";
+  std::string arch = "sm_80";
   bool train = false;
   bool memoryReport = false;
   bool aot = false;
