@@ -34,12 +34,14 @@ struct Slot {
   }
 };
 
-/// An elementwise fusion group: same-shape elementwise ops computed by one
-/// kernel, one thread per element. Members are in program order; the kernel
-/// runs at the last one's place. `outputs` are the members whose results are
-/// read outside the group (written to their slots); the rest stay in
-/// registers.
-struct ElementwiseGroup {
+/// Ops computed by one kernel, one thread per element, at the place of the
+/// last member (members are in program order). Either same-shape elementwise
+/// ops, where `outputs` are the members whose results are read outside the
+/// group (the rest stay in registers); or optimizer updates of one kind and
+/// one set of options over several parameters.
+struct FusionGroup {
+  enum class Kind { Elementwise, Updates };
+  Kind kind = Kind::Elementwise;
   std::vector<mlir::Operation *> members;
   std::vector<mlir::Value> outputs;
 };
@@ -57,7 +59,7 @@ public:
   std::string nameOf(mlir::Value value) const;
 
   llvm::DenseMap<mlir::Value, Slot> slots;
-  llvm::DenseMap<mlir::Operation *, ElementwiseGroup *> groupOf;
+  llvm::DenseMap<mlir::Operation *, FusionGroup *> groupOf;
   llvm::DenseMap<mlir::Value, BroadcastOp> folded;
   mutable mlir::func::FuncOp fn; // MLIR op handles have no const methods
 };
@@ -110,6 +112,13 @@ public:
   }
   template <typename... Args>
   void open(fmt::format_string<Args...> format, Args &&...args) {
+    line(format, std::forward<Args>(args)...);
+    ++indent_;
+  }
+  /// Closes a brace and opens the next: `} else {`.
+  template <typename... Args>
+  void reopen(fmt::format_string<Args...> format, Args &&...args) {
+    --indent_;
     line(format, std::forward<Args>(args)...);
     ++indent_;
   }
@@ -178,12 +187,12 @@ mlir::LogicalResult emitMatmulOp(MatmulOp op, const EntryContext &context,
                                  const MakeKernel &make);
 mlir::LogicalResult emitLossOp(mlir::Operation *op, const EntryContext &context,
                                const MakeKernel &make);
-mlir::LogicalResult emitOptimizerOp(mlir::Operation *op,
-                                    const EntryContext &context,
-                                    const MakeKernel &make);
+/// Optimizer updates of one kind and options (one or more parameters).
+void emitUpdates(llvm::ArrayRef<mlir::Operation *> updates,
+                 const EntryContext &context, const MakeKernel &make);
 /// An elementwise group, a shape op (transpose, broadcast), a constant or a
 /// copy of `from` into `to`.
-void emitElementwiseGroup(const ElementwiseGroup &group,
+void emitElementwiseGroup(const FusionGroup &group,
                           const EntryContext &context, const MakeKernel &make);
 mlir::LogicalResult emitShapeOp(mlir::Operation *op, const EntryContext &context,
                                 const MakeKernel &make);

@@ -106,6 +106,7 @@ public:
       entry.args.push_back(describeArgument(fn, i));
     foldBroadcasts();
     formGroups();
+    formUpdateGroups();
     if (failed(assignSlots(entry)))
       return failure();
     entry.arenaBytes = planArena();
@@ -118,7 +119,7 @@ private:
   int64_t kernelPosition(Operation *op) const {
     if (op == returnOp_)
       return position_.lookup(op) + 1;
-    if (ElementwiseGroup *group = context_.groupOf.lookup(op))
+    if (FusionGroup *group = context_.groupOf.lookup(op))
       return position_.lookup(group->members.back());
     return position_.lookup(op);
   }
@@ -153,13 +154,13 @@ private:
 
   // Whether `other`'s members can join `op`'s group, whose kernel runs at
   // `op`: everything outside the group that reads a member must come later.
-  bool canMerge(ElementwiseGroup *other, Operation *op) const {
-    ElementwiseGroup *own = context_.groupOf.lookup(op);
+  bool canMerge(FusionGroup *other, Operation *op) const {
+    FusionGroup *own = context_.groupOf.lookup(op);
     int64_t at = position_.lookup(op);
     for (Operation *member : other->members) {
       bool ok = true;
       forEachConsumer(member->getResult(0), [&](Operation *user, bool via) {
-        ElementwiseGroup *group = context_.groupOf.lookup(user);
+        FusionGroup *group = context_.groupOf.lookup(user);
         if (group == other || group == own)
           ok &= !via;
         else
@@ -175,15 +176,15 @@ private:
     for (Operation &op : context_.fn.front()) {
       if (!isElementwise(&op))
         continue;
-      groups_.push_back(std::make_unique<ElementwiseGroup>());
-      ElementwiseGroup *group = groups_.back().get();
+      groups_.push_back(std::make_unique<FusionGroup>());
+      FusionGroup *group = groups_.back().get();
       group->members.push_back(&op);
       context_.groupOf[&op] = group;
       for (Value operand : op.getOperands()) {
         Operation *producer = operand.getDefiningOp();
         if (!isElementwise(producer))
           continue;
-        ElementwiseGroup *other = context_.groupOf.lookup(producer);
+        FusionGroup *other = context_.groupOf.lookup(producer);
         if (other == group || !canMerge(other, &op))
           continue;
         for (Operation *member : other->members)
@@ -208,6 +209,47 @@ private:
     }
   }
 
+  // Consecutive optimizer updates of one kind and one set of options share
+  // a kernel at the last one's place, when nothing reads their results
+  // before it (in train_step only the return does).
+  void formUpdateGroups() {
+    FusionGroup *open = nullptr;
+    for (Operation &op : context_.fn.front()) {
+      if (!isa<SgdUpdateOp, AdamUpdateOp, RmsPropUpdateOp>(&op))
+        continue;
+      if (open && sameUpdate(open->members.front(), &op) &&
+          readLater(*open, &op)) {
+        open->members.push_back(&op);
+        context_.groupOf[&op] = open;
+        continue;
+      }
+      groups_.push_back(std::make_unique<FusionGroup>());
+      open = groups_.back().get();
+      open->kind = FusionGroup::Kind::Updates;
+      open->members.push_back(&op);
+      context_.groupOf[&op] = open;
+    }
+  }
+
+  static bool sameUpdate(Operation *a, Operation *b) {
+    return a->getName() == b->getName() &&
+           a->getAttrDictionary() == b->getAttrDictionary() &&
+           cast<ShapedType>(a->getOperand(0).getType()).getElementType() ==
+               cast<ShapedType>(b->getOperand(0).getType()).getElementType();
+  }
+
+  // Whether everything that reads the group's results comes after `op`.
+  bool readLater(const FusionGroup &group, Operation *op) const {
+    int64_t at = position_.lookup(op);
+    bool later = true;
+    for (Operation *member : group.members)
+      for (Value result : member->getResults())
+        forEachConsumer(result, [&](Operation *user, bool) {
+          later &= kernelPosition(user) > at;
+        });
+    return later;
+  }
+
   // Whether `value`'s kernel may write it straight over argument `arg`:
   // every other read of the argument happens earlier, or in the same
   // elementwise kernel at the same element.
@@ -216,7 +258,7 @@ private:
     int64_t at = kernelPosition(writer);
     bool elementwise = isElementwise(writer) ||
                        isa<SgdUpdateOp, AdamUpdateOp, RmsPropUpdateOp>(writer);
-    ElementwiseGroup *group = context_.groupOf.lookup(writer);
+    FusionGroup *group = context_.groupOf.lookup(writer);
     bool ok = true;
     forEachConsumer(context_.fn.getArgument(arg), [&](Operation *user,
                                                       bool via) {
@@ -271,11 +313,12 @@ private:
       if (isAlias(&op) || context_.folded.count(op.getResult(0)) ||
           context_.splat(op.getResult(0)))
         continue;
-      ElementwiseGroup *group = context_.groupOf.lookup(&op);
+      FusionGroup *group = context_.groupOf.lookup(&op);
       for (Value result : op.getResults()) {
         if (context_.slots.count(result))
           continue;
-        if (group && !llvm::is_contained(group->outputs, result))
+        if (group && group->kind == FusionGroup::Kind::Elementwise &&
+            !llvm::is_contained(group->outputs, result))
           continue;
         if (auto fused = dyn_cast<Conv2dReluPoolOp>(&op);
             fused && result == fused.getActivation() &&
@@ -362,8 +405,12 @@ private:
         emitConstant(constant, context_, make);
       return success();
     }
-    if (ElementwiseGroup *group = context_.groupOf.lookup(op)) {
-      if (op == group->members.back())
+    if (FusionGroup *group = context_.groupOf.lookup(op)) {
+      if (op != group->members.back())
+        return success();
+      if (group->kind == FusionGroup::Kind::Updates)
+        emitUpdates(group->members, context_, make);
+      else
         emitElementwiseGroup(*group, context_, make);
       return success();
     }
@@ -378,8 +425,6 @@ private:
       return emitMatmulOp(matmul, context_, make);
     if (isa<SoftmaxCrossEntropyOp, SoftmaxCrossEntropyBackwardOp, MseLossOp>(op))
       return emitLossOp(op, context_, make);
-    if (isa<SgdUpdateOp, AdamUpdateOp, RmsPropUpdateOp>(op))
-      return emitOptimizerOp(op, context_, make);
     return op->emitOpError("has no CUDA kernel in kiln yet");
   }
 
@@ -435,7 +480,7 @@ private:
   EntryContext context_;
   llvm::DenseMap<Operation *, int64_t> position_;
   Operation *returnOp_;
-  std::vector<std::unique_ptr<ElementwiseGroup>> groups_;
+  std::vector<std::unique_ptr<FusionGroup>> groups_;
   std::vector<Value> arenaValues_;
   std::vector<Copy> copies_;
   int &counter_;

@@ -57,7 +57,7 @@ std::string broadcastIndex(BroadcastOp op, const std::string &index) {
 
 } // namespace
 
-void emitElementwiseGroup(const ElementwiseGroup &group,
+void emitElementwiseGroup(const FusionGroup &group,
                           const EntryContext &context, const MakeKernel &make) {
   std::string base, ops;
   for (Operation *member : group.members) {
