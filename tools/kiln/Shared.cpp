@@ -17,7 +17,7 @@ std::string versionDetails() {
   std::string text = std::string("kiln ") + version();
   if (!cuda::builtWithCuda())
     return text + "\nCPU only: built without CUDA support (no CUDA toolkit "
-                  "at configure time)";
+                  "found, or -DKILN_CUDA=OFF, at configure time)";
   const cuda::NvrtcInfo &nvrtc = cuda::nvrtcInfo();
   text += "\nCUDA support: kernel generation (kiln compile --target cuda)";
   if (!nvrtc.available)

@@ -150,7 +150,6 @@ public:
   std::string render(const std::string &name) const;
   cuda::KernelLaunch launch(const std::string &name) const;
   const std::string &baseName() const { return base_; }
-  int64_t blockSize() const { return block_.count(); }
 
 private:
   struct Param {

@@ -85,9 +85,9 @@ std::vector<std::string> nvrtcOptions() { return {}; }
 
 CompiledImage compileCuda(const std::string &, const std::string &, bool) {
   throw Error("this kiln was built without CUDA support (no CUDA toolkit was "
-              "found when it was configured); install the toolkit and "
-              "configure again, with -DCUDAToolkit_ROOT=DIR if it is not in "
-              "/usr/local/cuda");
+              "found when it was configured, or -DKILN_CUDA=OFF); install the "
+              "toolkit and configure again, with -DCUDAToolkit_ROOT=DIR if it "
+              "is not in /usr/local/cuda");
 }
 
 #else
