@@ -15,6 +15,7 @@
 #include "../integration/Compare.h"
 #include "kiln/Cuda.h"
 #include "kiln/models/LeNet.h"
+#include "kiln/runtime/Nvrtc.h"
 #include "kiln/runtime/Random.h"
 
 #include <catch2/catch.hpp>
@@ -49,17 +50,14 @@ Tensor randomLabels(int64_t count, int64_t classes, Generator &gen) {
 
 // Trains `steps` steps and predicts before and after, on the CPU JIT and on
 // the emulated CUDA plan, comparing everything each entry produces.
-void compareWithCpu(const std::string &modelName, CompileSpec spec,
-                    int steps) {
-  manualSeed(5);
-  auto model = models::makeModel(modelName);
-  std::vector<int64_t> shape = models::modelInputShape(modelName);
+void compareWithCpu(nn::Module &model, const std::vector<int64_t> &shape,
+                    CompileSpec spec, int steps) {
   spec.inputShape = {4, shape[0], shape[1], shape[2]};
   // The plan goes through its text form, as a cache or bundle stores it.
   cuda::CudaProgram plan =
-      cuda::parseCudaProgram(cuda::formatCudaProgram(generateCuda(*model, spec)));
-  test::HostRunner gpu(plan, cloned(model->namedParameters()));
-  Program cpu = compile(*model, spec);
+      cuda::parseCudaProgram(cuda::formatCudaProgram(generateCuda(model, spec)));
+  test::HostRunner gpu(plan, cloned(model.namedParameters()));
+  Program cpu = compile(model, spec);
   Generator gen(11);
   auto predict = [&](const char *when) {
     if (spec.predictBatch == 0)
@@ -88,6 +86,33 @@ void compareWithCpu(const std::string &modelName, CompileSpec spec,
   }
   predict("after training");
 }
+
+void compareWithCpu(const std::string &modelName, const CompileSpec &spec,
+                    int steps) {
+  manualSeed(5);
+  auto model = models::makeModel(modelName);
+  compareWithCpu(*model, models::modelInputShape(modelName), spec, steps);
+}
+
+// Strides, padding and overlapping pooling windows, which LeNet lacks.
+class StridedNet : public nn::Module {
+public:
+  StridedNet()
+      : Module("StridedNet"),
+        conv1_(registerModule<nn::Conv2d>("conv1", 3, 4, 3, /*stride=*/2,
+                                          /*padding=*/1)),
+        conv2_(registerModule<nn::Conv2d>("conv2", 4, 6, 2, 1, 1)),
+        fc_(registerModule<nn::Linear>("fc", 6 * 4 * 4, 10)) {}
+  Var forward(Var x) override {
+    x = maxPool2d(relu(conv1_(x)), 3, 2); // [4,4,15,15] -> [4,4,7,7]
+    x = maxPool2d(relu(conv2_(x)), 2, 2); // [4,6,8,8] -> [4,6,4,4]
+    return fc_(flatten(x));
+  }
+
+private:
+  nn::Conv2d &conv1_, &conv2_;
+  nn::Linear &fc_;
+};
 
 } // namespace
 
@@ -138,6 +163,33 @@ TEST_CASE("CUDA plan of unfused LeNet with an MSE loss matches the CPU") {
   spec.sgd.lr = 0.05;
   spec.predictBatch = 4;
   compareWithCpu("lenet", spec, 2);
+}
+
+TEST_CASE("CUDA plan of strided and padded convolutions matches the CPU") {
+  // The first pooling's windows overlap, so its fused op runs as conv2d_relu
+  // and max_pool2d kernels; the second tiles its padded convolution.
+  for (bool fuse : {true, false}) {
+    INFO("fused " << fuse);
+    manualSeed(9);
+    StridedNet model;
+    CompileSpec spec;
+    spec.fuse = fuse;
+    spec.sgd.lr = 0.05;
+    spec.sgd.momentum = 0.9;
+    spec.predictBatch = 4;
+    compareWithCpu(model, {3, 30, 30}, spec, 2);
+    if (!fuse)
+      continue;
+    spec.inputShape = {4, 3, 30, 30};
+    std::string source = generateCuda(model, spec).source;
+    CHECK(source.find(" conv2d_relu_0(") != std::string::npos);
+    CHECK(source.find(" max_pool2d_1(") != std::string::npos);
+    CHECK(source.find("conv2d_relu_pool_") != std::string::npos);
+    CHECK(source.find("if (ih < 0 || ih >= H)") != std::string::npos);
+    // And NVRTC takes them (stride and padding tests included).
+    if (cuda::builtWithCuda())
+      CHECK_NOTHROW(cuda::compileCuda(source, "sm_80"));
+  }
 }
 
 TEST_CASE("CUDA plan of a function of every other op matches the CPU") {
