@@ -9,6 +9,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -35,8 +37,10 @@ cuda::CudaProgram lenetPlan(const std::string &name, int64_t batch,
 class ScratchCache {
 public:
   ScratchCache() {
+    static int count = 0;
     path_ = std::filesystem::temp_directory_path() /
-            ("kiln-nvrtc-cache-" + std::to_string(std::rand()));
+            ("kiln-nvrtc-cache-" + std::to_string(::getpid()) + "-" +
+             std::to_string(count++));
     std::filesystem::remove_all(path_);
     if (const char *old = std::getenv("KILN_CACHE_DIR"))
       old_ = old;
