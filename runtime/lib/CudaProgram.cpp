@@ -51,8 +51,8 @@ KernelLaunch readLaunch(std::istream &in, const CudaEntry &entry,
   KernelLaunch launch;
   size_t count = 0;
   Dim3 &g = launch.grid, &b = launch.block;
-  if (!(in >> word >> launch.kernel >> g.x >> g.y >> g.z >> b.x >> b.y >>
-        b.z >> launch.sharedBytes >> count) ||
+  if (!(in >> word >> launch.kernel >> g.x >> g.y >> g.z >> b.x >> b.y >> b.z >>
+        launch.sharedBytes >> count) ||
       word != "launch" || count > 256)
     throw malformed("bad launch in entry '" + entry.name + "'");
   const std::string where =
@@ -143,7 +143,8 @@ CudaProgram parseCudaProgram(const std::string &text) {
   if (sourceBytes > text.size())
     throw malformed("the source is cut short");
   program.source.resize(sourceBytes);
-  if (!in.read(program.source.data(), static_cast<std::streamsize>(sourceBytes)))
+  if (!in.read(program.source.data(),
+               static_cast<std::streamsize>(sourceBytes)))
     throw malformed("the source is cut short");
   while (in >> word) {
     CudaEntry entry;

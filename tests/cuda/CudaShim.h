@@ -158,8 +158,9 @@ inline void runBlockAsFibers() {
       l.threadIdx = f.thread;
       swapcontext(&l.scheduler, &f.context);
     }
-    bool done = std::all_of(l.threads.begin(), l.threads.end(),
-                            [](const Fiber &f) { return f.state == State::Done; });
+    bool done =
+        std::all_of(l.threads.begin(), l.threads.end(),
+                    [](const Fiber &f) { return f.state == State::Done; });
     if (done)
       return;
     if (!release() && !running)
@@ -240,7 +241,9 @@ struct KernelEntry {
 #define blockDim (kiln_shim::launch().block)
 #define gridDim (kiln_shim::launch().grid)
 
-inline void __syncthreads() { kiln_shim::wait(kiln_shim::State::AtBlockBarrier); }
+inline void __syncthreads() {
+  kiln_shim::wait(kiln_shim::State::AtBlockBarrier);
+}
 
 template <typename T> T __shfl_down_sync(unsigned, T value, int delta) {
   static_assert(sizeof(T) <= sizeof(uint64_t), "8-byte values at most");
@@ -287,12 +290,12 @@ extern "C" int kiln_shim_launch(const char *name, const unsigned *grid,
   return 1;
 }
 
-#define KILN_SHIM_KERNELS_BEGIN                                               \
+#define KILN_SHIM_KERNELS_BEGIN                                                \
   extern "C" const kiln_shim::KernelEntry kiln_shim_kernels[] = {
 #define KILN_SHIM_KERNEL(name) {#name, &kiln_shim::invoke<&name>},
-#define KILN_SHIM_KERNELS_END                                                 \
-  { nullptr, nullptr }                                                        \
-  }                                                                           \
+#define KILN_SHIM_KERNELS_END                                                  \
+  { nullptr, nullptr }                                                         \
+  }                                                                            \
   ;
 
 #endif // KILN_TESTS_CUDASHIM_H

@@ -34,7 +34,8 @@ int main() {
       driver, "cuDevicePrimaryCtxRetain");
   auto cuSetCurrent_ =
       symbol<decltype(&cuCtxSetCurrent)>(driver, "cuCtxSetCurrent");
-  auto cuLoad_ = symbol<decltype(&cuModuleLoadData)>(driver, "cuModuleLoadData");
+  auto cuLoad_ =
+      symbol<decltype(&cuModuleLoadData)>(driver, "cuModuleLoadData");
   auto cuGetFunction_ =
       symbol<decltype(&cuModuleGetFunction)>(driver, "cuModuleGetFunction");
   if (!cuInit_ || !cuDeviceGet_ || !cuDeviceGetAttribute_ || !cuRetain_ ||

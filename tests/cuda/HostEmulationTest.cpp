@@ -26,10 +26,10 @@ namespace {
 
 constexpr double kRelative = 1e-4, kAbsolute = 1e-7;
 
-void checkClose(const Tensor &got, const Tensor &want, const std::string &what) {
+void checkClose(const Tensor &got, const Tensor &want,
+                const std::string &what) {
   test::Difference d = test::difference(got, want);
-  INFO(what << ": max |difference| " << d.worst << ", max |value| "
-            << d.scale);
+  INFO(what << ": max |difference| " << d.worst << ", max |value| " << d.scale);
   CHECK(d.within(kRelative, kAbsolute));
 }
 
@@ -54,8 +54,8 @@ void compareWithCpu(nn::Module &model, const std::vector<int64_t> &shape,
                     CompileSpec spec, int steps) {
   spec.inputShape = {4, shape[0], shape[1], shape[2]};
   // The plan goes through its text form, as a cache or bundle stores it.
-  cuda::CudaProgram plan =
-      cuda::parseCudaProgram(cuda::formatCudaProgram(generateCuda(model, spec)));
+  cuda::CudaProgram plan = cuda::parseCudaProgram(
+      cuda::formatCudaProgram(generateCuda(model, spec)));
   test::HostRunner gpu(plan, cloned(model.namedParameters()));
   Program cpu = compile(model, spec);
   Generator gen(11);
@@ -144,7 +144,8 @@ TEST_CASE("CUDA plan of LeNet matches the CPU: Adam with AMSGrad") {
   compareWithCpu("lenet", spec, 2);
 }
 
-TEST_CASE("CUDA plan of LeNet matches the CPU: centered RMSProp with momentum") {
+TEST_CASE(
+    "CUDA plan of LeNet matches the CPU: centered RMSProp with momentum") {
   CompileSpec spec;
   spec.optimizer = OptimizerKind::RmsProp;
   spec.rmsprop.lr = 0.001;
@@ -202,9 +203,9 @@ TEST_CASE("CUDA plan of a function of every other op matches the CPU") {
   Var b = graph.param("b", normalTensor({5}, gen));
   Var x = graph.input("x", {4, 3});
   Var h = matmul(x, w) + broadcastTo(b, {4, 5});
-  Var t = transpose(exp(h * 0.3), {1, 0});                       // [5, 4]
-  Var m = max(t, {1}, /*keepdim=*/true);                          // [5, 1]
-  Var s = log(sum(pow(t, 2.0), {1}, true) + 1.0) / (m + 3.0);    // [5, 1]
+  Var t = transpose(exp(h * 0.3), {1, 0});                    // [5, 4]
+  Var m = max(t, {1}, /*keepdim=*/true);                      // [5, 1]
+  Var s = log(sum(pow(t, 2.0), {1}, true) + 1.0) / (m + 3.0); // [5, 1]
   Var y = mean(s - detach(m) * 0.1, {0, 1}) + mean(-h, {0, 1});
   for (bool gradient : {false, true}) {
     INFO("gradient " << gradient);

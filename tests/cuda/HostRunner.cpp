@@ -12,8 +12,9 @@
 
 namespace kiln::test {
 
-HostRunner::HostRunner(cuda::CudaProgram program,
-                       const std::vector<std::pair<std::string, Tensor>> &params)
+HostRunner::HostRunner(
+    cuda::CudaProgram program,
+    const std::vector<std::pair<std::string, Tensor>> &params)
     : program_(std::move(program)) {
   for (const auto &[name, value] : params)
     persistent_[name] = value.clone();
@@ -46,13 +47,14 @@ HostRunner::HostRunner(cuda::CudaProgram program,
     std::ifstream log(folder_ + "/compile.log");
     std::string text((std::istreambuf_iterator<char>(log)), {});
     throw std::runtime_error("the generated CUDA source does not compile as "
-                             "host C++:\n" + text.substr(0, 4000));
+                             "host C++:\n" +
+                             text.substr(0, 4000));
   }
   library_ = dlopen(library.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library_)
     throw std::runtime_error(std::string("dlopen: ") + dlerror());
-  launch_ = reinterpret_cast<decltype(launch_)>(
-      dlsym(library_, "kiln_shim_launch"));
+  launch_ =
+      reinterpret_cast<decltype(launch_)>(dlsym(library_, "kiln_shim_launch"));
   if (!launch_)
     throw std::runtime_error("the kernel library has no kiln_shim_launch");
 }
@@ -95,8 +97,9 @@ std::vector<Tensor> HostRunner::run(const std::string &name,
       break;
     case ArgRole::Output:
       // NaN, so an element no kernel writes cannot pass for a result.
-      buffer = arg.dtype == DType::I64 ? Tensor::zeros(arg.shape, arg.dtype)
-                                       : Tensor::full(arg.shape, NAN, arg.dtype);
+      buffer = arg.dtype == DType::I64
+                   ? Tensor::zeros(arg.shape, arg.dtype)
+                   : Tensor::full(arg.shape, NAN, arg.dtype);
       outputs.push_back(buffer);
       break;
     case ArgRole::Arena:
@@ -108,9 +111,9 @@ std::vector<Tensor> HostRunner::run(const std::string &name,
   size_t words = static_cast<size_t>(entry.arenaBytes) / 4 + 64;
   std::vector<float> arenaStorage(words, NAN);
   auto base = reinterpret_cast<uintptr_t>(arenaStorage.data());
-  char *arena = reinterpret_cast<char *>(
-      (base + cuda::kCudaArenaAlignment - 1) &
-      ~uintptr_t(cuda::kCudaArenaAlignment - 1));
+  char *arena =
+      reinterpret_cast<char *>((base + cuda::kCudaArenaAlignment - 1) &
+                               ~uintptr_t(cuda::kCudaArenaAlignment - 1));
 
   for (const cuda::KernelLaunch &launch : entry.launches) {
     std::vector<void *> pointers;

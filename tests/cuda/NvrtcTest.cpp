@@ -2,10 +2,10 @@
 // predict; 1 and 3 channels; batch 4 and 256) for sm_80 and sm_90, and
 // ptxas reports no spills. Plus NVRTC's errors, the PTX fallback and the
 // cache of compiled images.
+#include "kiln/runtime/Nvrtc.h"
 #include "kiln/Cuda.h"
 #include "kiln/models/LeNet.h"
 #include "kiln/runtime/Error.h"
-#include "kiln/runtime/Nvrtc.h"
 
 #include <catch2/catch.hpp>
 
@@ -116,7 +116,8 @@ TEST_CASE("Every LeNet kernel compiles for sm_80 and sm_90 without spills") {
 
 TEST_CASE("Adam and RMSProp steps compile without spills") {
   ScratchCache cache;
-  for (OptimizerKind optimizer : {OptimizerKind::Adam, OptimizerKind::RmsProp}) {
+  for (OptimizerKind optimizer :
+       {OptimizerKind::Adam, OptimizerKind::RmsProp}) {
     cuda::CompiledImage image =
         cuda::compileCuda(lenetPlan("lenet", 256, optimizer).source, "sm_90");
     REQUIRE_FALSE(image.resources.empty());

@@ -93,10 +93,12 @@ int runCudaCompile(const CompileArgs &a, const CompileSpec &spec,
   auto place = [&](const cuda::KernelResources &k) {
     return program.source.find(" " + k.kernel + "(");
   };
-  std::stable_sort(kernels.begin(), kernels.end(),
-                   [&](const auto &a, const auto &b) { return place(a) < place(b); });
-  std::printf("%-36s %9s %12s %11s %12s\n", ("kernel (" + image.arch + ")").c_str(),
-              "registers", "spill bytes", "stack bytes", "shared bytes");
+  std::stable_sort(
+      kernels.begin(), kernels.end(),
+      [&](const auto &a, const auto &b) { return place(a) < place(b); });
+  std::printf("%-36s %9s %12s %11s %12s\n",
+              ("kernel (" + image.arch + ")").c_str(), "registers",
+              "spill bytes", "stack bytes", "shared bytes");
   for (const cuda::KernelResources &k : kernels)
     std::printf("%-36s %9d %12lld %11lld %12lld\n", k.kernel.c_str(),
                 k.registers,

@@ -191,9 +191,10 @@ void emitUpdates(llvm::ArrayRef<mlir::Operation *> updates,
                  const EntryContext &context, const MakeKernel &make);
 /// An elementwise group, a shape op (transpose, broadcast), a constant or a
 /// copy of `from` into `to`.
-void emitElementwiseGroup(const FusionGroup &group,
-                          const EntryContext &context, const MakeKernel &make);
-mlir::LogicalResult emitShapeOp(mlir::Operation *op, const EntryContext &context,
+void emitElementwiseGroup(const FusionGroup &group, const EntryContext &context,
+                          const MakeKernel &make);
+mlir::LogicalResult emitShapeOp(mlir::Operation *op,
+                                const EntryContext &context,
                                 const MakeKernel &make);
 void emitConstant(ConstantOp op, const EntryContext &context,
                   const MakeKernel &make);

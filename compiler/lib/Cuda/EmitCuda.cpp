@@ -25,8 +25,8 @@ namespace kiln::cudagen {
 namespace {
 
 bool isElementwise(Operation *op) {
-  return isa_and_nonnull<AddOp, SubOp, MulOp, DivOp, PowOp, NegOp, ExpOp,
-                         LogOp, ReluOp, ReluBackwardOp>(op);
+  return isa_and_nonnull<AddOp, SubOp, MulOp, DivOp, PowOp, NegOp, ExpOp, LogOp,
+                         ReluOp, ReluBackwardOp>(op);
 }
 
 // Ops whose result is their operand's buffer seen differently.
@@ -260,13 +260,13 @@ private:
                        isa<SgdUpdateOp, AdamUpdateOp, RmsPropUpdateOp>(writer);
     FusionGroup *group = context_.groupOf.lookup(writer);
     bool ok = true;
-    forEachConsumer(context_.fn.getArgument(arg), [&](Operation *user,
-                                                      bool via) {
-      int64_t read = kernelPosition(user);
-      bool sameKernel = user == writer ||
-                        (group && context_.groupOf.lookup(user) == group);
-      ok &= read < at || (read == at && elementwise && sameKernel && !via);
-    });
+    forEachConsumer(
+        context_.fn.getArgument(arg), [&](Operation *user, bool via) {
+          int64_t read = kernelPosition(user);
+          bool sameKernel = user == writer ||
+                            (group && context_.groupOf.lookup(user) == group);
+          ok &= read < at || (read == at && elementwise && sameKernel && !via);
+        });
     return ok;
   }
 
@@ -321,8 +321,8 @@ private:
             !llvm::is_contained(group->outputs, result))
           continue;
         if (auto fused = dyn_cast<Conv2dReluPoolOp>(&op);
-            fused && result == fused.getActivation() &&
-            result.use_empty() && poolTilesExactly(fused))
+            fused && result == fused.getActivation() && result.use_empty() &&
+            poolTilesExactly(fused))
           continue;
         arenaValues_.push_back(result);
       }
@@ -335,15 +335,15 @@ private:
   int64_t planArena() {
     struct Interval {
       int64_t bytes, start, end, offset;
-      Value value;        // a tensor of the function, or
-      Slot *staged;       // a copy's temporary
+      Value value;  // a tensor of the function, or
+      Slot *staged; // a copy's temporary
     };
     std::vector<Interval> intervals;
     int64_t copyAt = kernelPosition(returnOp_) - 1;
     for (Value value : arenaValues_) {
       auto type = cast<ShapedType>(value.getType());
-      int64_t bytes = type.getNumElements() *
-                      (type.getElementTypeBitWidth() / 8);
+      int64_t bytes =
+          type.getNumElements() * (type.getElementTypeBitWidth() / 8);
       int64_t start = kernelPosition(value.getDefiningOp()), end = start;
       forEachConsumer(value, [&](Operation *user, bool) {
         end = std::max(end, kernelPosition(user));
@@ -362,14 +362,15 @@ private:
       copy.staged = std::make_unique<Slot>();
       auto type = cast<ShapedType>(copy.value.getType());
       intervals.push_back(
-          {type.getNumElements() * (type.getElementTypeBitWidth() / 8),
-           copyAt, copyAt + 1, 0, Value(), copy.staged.get()});
+          {type.getNumElements() * (type.getElementTypeBitWidth() / 8), copyAt,
+           copyAt + 1, 0, Value(), copy.staged.get()});
     }
     std::vector<Interval *> order;
     for (Interval &interval : intervals)
       order.push_back(&interval);
-    std::stable_sort(order.begin(), order.end(),
-                     [](Interval *a, Interval *b) { return a->bytes > b->bytes; });
+    std::stable_sort(order.begin(), order.end(), [](Interval *a, Interval *b) {
+      return a->bytes > b->bytes;
+    });
     std::vector<Interval *> placed;
     int64_t arenaBytes = 0;
     const int64_t align = cuda::kCudaArenaAlignment;
@@ -423,7 +424,8 @@ private:
       return emitReductionOp(op, context_, make);
     if (auto matmul = dyn_cast<MatmulOp>(op))
       return emitMatmulOp(matmul, context_, make);
-    if (isa<SoftmaxCrossEntropyOp, SoftmaxCrossEntropyBackwardOp, MseLossOp>(op))
+    if (isa<SoftmaxCrossEntropyOp, SoftmaxCrossEntropyBackwardOp, MseLossOp>(
+            op))
       return emitLossOp(op, context_, make);
     return op->emitOpError("has no CUDA kernel in kiln yet");
   }
@@ -439,8 +441,8 @@ private:
     }
     for (Copy &copy : copies_) {
       if (copy.staged)
-        emitCopy(context_.slot(copy.value), *copy.staged,
-                 copy.value.getType(), context_, make);
+        emitCopy(context_.slot(copy.value), *copy.staged, copy.value.getType(),
+                 context_, make);
     }
     for (Copy &copy : copies_) {
       if (std::optional<double> value = context_.splat(copy.value)) {

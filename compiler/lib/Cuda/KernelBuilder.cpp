@@ -10,7 +10,8 @@ using namespace mlir;
 
 namespace kiln::cudagen {
 
-const char *const kPrelude = R"(// Non-finite constants, spelled so that every compiler reads them alike.
+const char *const kPrelude =
+    R"(// Non-finite constants, spelled so that every compiler reads them alike.
 #define KILN_INF_F __int_as_float(0x7f800000)
 #define KILN_INF_D __longlong_as_double(0x7ff0000000000000LL)
 
@@ -75,8 +76,8 @@ std::string literal(double value, Type element) {
   if (std::isnan(value))
     return single ? "(KILN_INF_F - KILN_INF_F)" : "(KILN_INF_D - KILN_INF_D)";
   // Enough digits to read back the same value; always a floating literal.
-  std::string text = single ? fmt::format("{:.9g}", value)
-                            : fmt::format("{:.17g}", value);
+  std::string text =
+      single ? fmt::format("{:.9g}", value) : fmt::format("{:.17g}", value);
   if (text.find_first_of(".e") == std::string::npos)
     text += ".0";
   return single ? text + "f" : text;
@@ -238,9 +239,9 @@ std::string KernelBuilder::render(const std::string &name) const {
                      " *__restrict__ " + param.name);
     width += params.back().size() + 2;
   }
-  std::string head = fmt::format(
-      "extern \"C\" __global__ void __launch_bounds__({}) {}(",
-      block_.count(), name);
+  std::string head =
+      fmt::format("extern \"C\" __global__ void __launch_bounds__({}) {}(",
+                  block_.count(), name);
   if (head.size() + width <= 80) {
     text += head;
     for (size_t i = 0; i < params.size(); ++i)

@@ -16,9 +16,10 @@ struct ConvDims {
 
 ConvDims dimsOf(Value input, Value weight, int64_t stride, int64_t pad) {
   auto x = shapeOf(input), k = shapeOf(weight);
-  return {x[0], x[1], x[2], x[3], k[0], k[2], k[3],
-          convOutputSize(x[2], k[2], stride, pad),
-          convOutputSize(x[3], k[3], stride, pad), stride, pad};
+  ConvDims d{x[0], x[1], x[2], x[3], k[0], k[2], k[3], 0, 0, stride, pad};
+  d.oh = convOutputSize(d.h, d.kh, stride, pad);
+  d.ow = convOutputSize(d.w, d.kw, stride, pad);
+  return d;
 }
 
 std::string describe(const ConvDims &d) {
@@ -38,9 +39,8 @@ void declareDims(KernelBuilder &k, const ConvDims &d) {
 
 // acc = bias[f] + the convolution at output (n, f, oh, ow), taps in (c, ki,
 // kj) order as the CPU lowering sums them.
-void emitConvSum(KernelBuilder &k, const ConvDims &d, Value input,
-                 Value weight, Value bias, const std::string &t,
-                 const std::string &acc) {
+void emitConvSum(KernelBuilder &k, const ConvDims &d, Value input, Value weight,
+                 Value bias, const std::string &t, const std::string &acc) {
   k.use({{input, "input"}, {weight, "weight"}, {bias, "bias"}});
   k.line("{} {} = {};", t, acc,
          bias ? k.at(bias, "bias", "f") : literal(0.0, input.getType()));
@@ -89,8 +89,8 @@ void emitPool(KernelBuilder &k, Value input, Value result, int64_t kernel,
   std::string t = cType(result.getType());
   k.comment(fmt::format("max_pool2d [{},{},{},{}] -> [{},{},{},{}], window "
                         "{}, stride {}, one thread per output",
-                        x[0], x[1], x[2], x[3], y[0], y[1], y[2], y[3],
-                        kernel, stride));
+                        x[0], x[1], x[2], x[3], y[0], y[1], y[2], y[3], kernel,
+                        stride));
   k.threadPerElement(numElements(result));
   k.line("constexpr int H = {}, W = {}, K = {}, S = {};", x[2], x[3], kernel,
          stride);
@@ -109,8 +109,8 @@ void emitPool(KernelBuilder &k, Value input, Value result, int64_t kernel,
 }
 
 void emitConvReluPool(Conv2dReluPoolOp op, const MakeKernel &make) {
-  ConvDims d = dimsOf(op.getInput(), op.getWeight(), op.getStride(),
-                      op.getPadding());
+  ConvDims d =
+      dimsOf(op.getInput(), op.getWeight(), op.getStride(), op.getPadding());
   int64_t kernel = op.getPoolKernel(), stride = op.getPoolStride();
   if (!poolTilesExactly(op)) {
     emitConv(make("conv2d_relu"), d, op.getInput(), op.getWeight(),
@@ -121,16 +121,17 @@ void emitConvReluPool(Conv2dReluPoolOp op, const MakeKernel &make) {
   }
   KernelBuilder &k = make("conv2d_relu_pool");
   Value pooled = op.getPooled(), activation = op.getActivation();
-  std::string t = cType(pooled.getType()), zero = literal(0.0, pooled.getType());
+  std::string t = cType(pooled.getType()),
+              zero = literal(0.0, pooled.getType());
   int64_t ph = d.oh / kernel, pw = d.ow / kernel;
   bool keep = k.written(activation);
   k.comment("conv2d " + describe(d) + ", relu, max_pool2d " +
             fmt::format("{}x{} stride {}", kernel, kernel, stride));
-  k.comment(fmt::format("fused: one thread per pooled output computes its "
-                        "window's {} convolution outputs{}",
-                        kernel * kernel,
-                        keep ? " and writes them, after relu, to activation"
-                             : ""));
+  k.comment(
+      fmt::format("fused: one thread per pooled output computes its "
+                  "window's {} convolution outputs{}",
+                  kernel * kernel,
+                  keep ? " and writes them, after relu, to activation" : ""));
   k.threadPerElement(d.n * d.f * ph * pw);
   declareDims(k, d);
   k.line("constexpr int PK = {}, PH = {}, PW = {};", kernel, ph, pw);
@@ -158,8 +159,8 @@ void emitPoolBackward(MaxPool2dBackwardOp op, const MakeKernel &make) {
   KernelBuilder &k = make("max_pool2d_backward");
   k.comment(fmt::format("gradient of max_pool2d [{},{},{},{}] -> "
                         "[{},{},{},{}], window {}, stride {}",
-                        x[0], x[1], x[2], x[3], y[0], y[1], y[2], y[3],
-                        kernel, stride));
+                        x[0], x[1], x[2], x[3], y[0], y[1], y[2], y[3], kernel,
+                        stride));
   k.comment("one thread per input element: the sum of the gradients of the "
             "windows whose first maximum it is");
   k.threadPerElement(numElements(result));
@@ -168,8 +169,10 @@ void emitPoolBackward(MaxPool2dBackwardOp op, const MakeKernel &make) {
   k.coordinates("i", {"plane", "h", "w"}, {x[0] * x[1], x[2], x[3]});
   k.line("{} acc = {};", t, literal(0.0, result.getType()));
   // Windows (oh, ow) with oh * S <= h < oh * S + K.
-  k.line("const int oh0 = h < K ? 0 : (h - K) / S + 1, oh1 = min(h / S, OH - 1);");
-  k.line("const int ow0 = w < K ? 0 : (w - K) / S + 1, ow1 = min(w / S, OW - 1);");
+  k.line(
+      "const int oh0 = h < K ? 0 : (h - K) / S + 1, oh1 = min(h / S, OH - 1);");
+  k.line(
+      "const int ow0 = w < K ? 0 : (w - K) / S + 1, ow1 = min(w / S, OW - 1);");
   k.open("for (int oh = oh0; oh <= oh1; ++oh) {{");
   k.open("for (int ow = ow0; ow <= ow1; ++ow) {{");
   k.line("{} best = {};", t, literal(-INFINITY, result.getType()));
@@ -194,8 +197,8 @@ void emitPoolBackward(MaxPool2dBackwardOp op, const MakeKernel &make) {
 }
 
 void emitConvBackwardInput(Conv2dBackwardInputOp op, const MakeKernel &make) {
-  ConvDims d = dimsOf(op.getResult(), op.getWeight(), op.getStride(),
-                      op.getPadding());
+  ConvDims d =
+      dimsOf(op.getResult(), op.getWeight(), op.getStride(), op.getPadding());
   Value result = op.getResult();
   std::string t = cType(result.getType());
   KernelBuilder &k = make("conv2d_backward_input");
@@ -211,13 +214,13 @@ void emitConvBackwardInput(Conv2dBackwardInputOp op, const MakeKernel &make) {
   k.open("for (int ki = 0; ki < KH; ++ki) {{");
   k.line("const int th = ih + P - ki, oh = th / S;");
   k.line("{}", d.stride == 1 ? "if (th < 0 || oh >= OH)"
-                       : "if (th < 0 || th % S != 0 || oh >= OH)");
+                             : "if (th < 0 || th % S != 0 || oh >= OH)");
   k.line("  continue;");
   k.line("#pragma unroll");
   k.open("for (int kj = 0; kj < KW; ++kj) {{");
   k.line("const int tw = iw + P - kj, ow = tw / S;");
   k.line("{}", d.stride == 1 ? "if (tw < 0 || ow >= OW)"
-                       : "if (tw < 0 || tw % S != 0 || ow >= OW)");
+                             : "if (tw < 0 || tw % S != 0 || ow >= OW)");
   k.line("  continue;");
   k.line("acc += {} * {};",
          k.at(op.getWeight(), "weight", "((f * C + c) * KH + ki) * KW + kj"),
@@ -229,8 +232,8 @@ void emitConvBackwardInput(Conv2dBackwardInputOp op, const MakeKernel &make) {
 }
 
 void emitConvBackwardFilter(Conv2dBackwardFilterOp op, const MakeKernel &make) {
-  ConvDims d = dimsOf(op.getInput(), op.getResult(), op.getStride(),
-                      op.getPadding());
+  ConvDims d =
+      dimsOf(op.getInput(), op.getResult(), op.getStride(), op.getPadding());
   Value result = op.getResult();
   std::string t = cType(result.getType());
   int64_t length = d.n * d.oh * d.ow;
@@ -263,8 +266,8 @@ void emitConvBackwardFilter(Conv2dBackwardFilterOp op, const MakeKernel &make) {
 } // namespace
 
 bool poolTilesExactly(Conv2dReluPoolOp op) {
-  ConvDims d = dimsOf(op.getInput(), op.getWeight(), op.getStride(),
-                      op.getPadding());
+  ConvDims d =
+      dimsOf(op.getInput(), op.getWeight(), op.getStride(), op.getPadding());
   int64_t kernel = op.getPoolKernel();
   return op.getPoolStride() == kernel && d.oh % kernel == 0 &&
          d.ow % kernel == 0;

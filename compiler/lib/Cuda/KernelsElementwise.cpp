@@ -57,8 +57,8 @@ std::string broadcastIndex(BroadcastOp op, const std::string &index) {
 
 } // namespace
 
-void emitElementwiseGroup(const FusionGroup &group,
-                          const EntryContext &context, const MakeKernel &make) {
+void emitElementwiseGroup(const FusionGroup &group, const EntryContext &context,
+                          const MakeKernel &make) {
   std::string base, ops;
   for (Operation *member : group.members) {
     std::string name = member->getName().stripDialect().str();
@@ -160,10 +160,10 @@ void emitConstant(ConstantOp op, const EntryContext &context,
   std::string values;
   int64_t count = 0;
   for (Attribute value : dense.getValues<Attribute>()) {
-    double number = isa<FloatAttr>(value)
-                        ? cast<FloatAttr>(value).getValueAsDouble()
-                        : static_cast<double>(
-                              cast<IntegerAttr>(value).getInt());
+    double number =
+        isa<FloatAttr>(value)
+            ? cast<FloatAttr>(value).getValueAsDouble()
+            : static_cast<double>(cast<IntegerAttr>(value).getInt());
     values += (count++ % 8 ? ", " : (count > 1 ? ",\n    " : "    ")) +
               literal(number, result.getType());
   }

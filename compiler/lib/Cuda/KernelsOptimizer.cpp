@@ -23,7 +23,9 @@ std::vector<std::string> operandNames(Operation *op) {
   return {"param", "grad", "momentum_buffer"};
 }
 
-unsigned updatedOperand(unsigned result) { return result == 0 ? 0 : result + 1; }
+unsigned updatedOperand(unsigned result) {
+  return result == 0 ? 0 : result + 1;
+}
 
 /// Element access for the update code: `read(k)` is operand k's element,
 /// `write(r)` result r's. With several parameters, each thread first picks
@@ -49,8 +51,8 @@ public:
                                              : k.in(operand, names[i]));
       }
       for (unsigned r = 0; r < first->getNumResults(); ++r)
-        results_.push_back(k.out(first->getResult(r),
-                                 "new_" + names[updatedOperand(r)]));
+        results_.push_back(
+            k.out(first->getResult(r), "new_" + names[updatedOperand(r)]));
       step_ = k.at(first->getOperands().back(), "step", "0");
       index_ = "i";
       return;
@@ -82,8 +84,8 @@ public:
     step_ = k.at(first->getOperands().back(), "step", "0");
     k.line("int j = i;");
     for (const std::string &local : locals) {
-      bool written = std::find(results_.begin(), results_.end(), local) !=
-                     results_.end();
+      bool written =
+          std::find(results_.begin(), results_.end(), local) != results_.end();
       k.line("{}{} *{};", written ? "" : "const ", t, local);
     }
     int64_t start = 0;
@@ -132,10 +134,10 @@ std::string describe(ArrayRef<Operation *> ops, const char *what,
   int64_t total = 0;
   for (Operation *op : ops)
     total += numElements(op->getOperand(0));
-  std::string where = ops.size() == 1
-                          ? fmt::format("{} elements", total)
-                          : fmt::format("{} parameters ({} elements)",
-                                        ops.size(), total);
+  std::string where =
+      ops.size() == 1
+          ? fmt::format("{} elements", total)
+          : fmt::format("{} parameters ({} elements)", ops.size(), total);
   return fmt::format("{} (PyTorch's rule) over {}: {}; in place", what, where,
                      options);
 }

@@ -118,16 +118,15 @@ LogicalResult emitMatmul(MatmulOp op, const MakeKernel &make) {
   k.use({{op.getLhs(), "lhs"}, {op.getRhs(), "rhs"}});
   k.comment(fmt::format("matmul {}{} x {}{} -> [{},{}]",
                         shapeText(shapeOf(op.getLhs())), ta ? "^T" : "",
-                        shapeText(shapeOf(op.getRhs())), tb ? "^T" : "", m,
-                        n));
+                        shapeText(shapeOf(op.getRhs())), tb ? "^T" : "", m, n));
   // Element (row, kk) of op(lhs) and (kk, col) of op(rhs).
   auto lhs = [&](const std::string &row, const std::string &kk) {
-    return k.at(op.getLhs(), "lhs", ta ? kk + " * M + " + row
-                                       : row + " * K + " + kk);
+    return k.at(op.getLhs(), "lhs",
+                ta ? kk + " * M + " + row : row + " * K + " + kk);
   };
   auto rhs = [&](const std::string &kk, const std::string &col) {
-    return k.at(op.getRhs(), "rhs", tb ? col + " * K + " + kk
-                                       : kk + " * N + " + col);
+    return k.at(op.getRhs(), "rhs",
+                tb ? col + " * K + " + kk : kk + " * N + " + col);
   };
   if (strategy == Tiled) {
     k.comment("16x16 output tiles, operands staged through shared memory");
@@ -246,12 +245,11 @@ LogicalResult emitReductionOp(Operation *op, const EntryContext &,
     k.comment("one thread per result");
     k.threadPerElement(s.kept, "group");
   } else {
-    k.comment(fmt::format("one block per result, reducing {} values",
-                          s.reduced));
+    k.comment(
+        fmt::format("one block per result, reducing {} values", s.reduced));
     k.blockPerGroup(s.kept, s.reduced);
   }
-  k.line("const int base = {};",
-         offsetOf("group", s.keptSizes, s.keptStrides));
+  k.line("const int base = {};", offsetOf("group", s.keptSizes, s.keptStrides));
   k.line("{} acc = {};", t, init);
   if (serial)
     k.open("for (int r = 0; r < {}; ++r) {{", s.reduced);

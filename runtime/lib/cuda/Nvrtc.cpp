@@ -76,8 +76,8 @@ std::vector<KernelResources> parsePtxasReport(const std::string &log) {
 bool builtWithCuda() { return false; }
 
 const NvrtcInfo &nvrtcInfo() {
-  static const NvrtcInfo info{false, "", 0, 0, {},
-                              "this kiln was built without CUDA support"};
+  static const NvrtcInfo info{
+      false, "", 0, 0, {}, "this kiln was built without CUDA support"};
   return info;
 }
 
@@ -198,11 +198,14 @@ uint64_t fnv1a(const std::string &text) {
 // "sm_90a" -> 90; throws on anything that is not an sm_ architecture.
 int computeCapability(const std::string &arch) {
   size_t end = 3;
-  while (end < arch.size() && std::isdigit(static_cast<unsigned char>(arch[end])))
+  while (end < arch.size() &&
+         std::isdigit(static_cast<unsigned char>(arch[end])))
     ++end;
   if (arch.rfind("sm_", 0) != 0 || end == 3 ||
-      (end != arch.size() && arch.substr(end) != "a" && arch.substr(end) != "f"))
-    throw Error("'" + arch + "' is not a CUDA architecture; write it as "
+      (end != arch.size() && arch.substr(end) != "a" &&
+       arch.substr(end) != "f"))
+    throw Error("'" + arch +
+                "' is not a CUDA architecture; write it as "
                 "sm_80, sm_90 or sm_90a");
   return std::stoi(arch.substr(3, end - 3));
 }
@@ -239,9 +242,9 @@ const NvrtcInfo &nvrtcInfo() { return nvrtc().info; }
 
 std::vector<std::string> nvrtcOptions() {
   return {
-      "--std=c++17",           // the generated kernels' dialect
-      "--ptxas-options=-v",    // registers and spills per kernel, in the log
-      "-lineinfo",             // source lines for profilers
+      "--std=c++17",        // the generated kernels' dialect
+      "--ptxas-options=-v", // registers and spills per kernel, in the log
+      "-lineinfo",          // source lines for profilers
   };
 }
 
@@ -264,8 +267,8 @@ CompiledImage compileCuda(const std::string &source, const std::string &arch,
   if (ptx || capability > newest) {
     // PTX for a GPU newer than this NVRTC: the driver compiles it.
     result.kind = ImageKind::Ptx;
-    result.arch = "compute_" + (capability > newest ? std::to_string(newest)
-                                                    : suffix);
+    result.arch =
+        "compute_" + (capability > newest ? std::to_string(newest) : suffix);
   } else {
     result.arch = "sm_" + suffix;
   }
@@ -294,8 +297,8 @@ CompiledImage compileCuda(const std::string &source, const std::string &arch,
   }
 
   nvrtcProgram program = nullptr;
-  if (nvrtcResult status = n.create(&program, source.c_str(), "kiln.cu", 0,
-                                    nullptr, nullptr);
+  if (nvrtcResult status =
+          n.create(&program, source.c_str(), "kiln.cu", 0, nullptr, nullptr);
       status != NVRTC_SUCCESS)
     throw Error(std::string("NVRTC could not take the CUDA source: ") +
                 n.errorString(status));
@@ -314,9 +317,8 @@ CompiledImage compileCuda(const std::string &source, const std::string &arch,
     n.destroy(&program);
     // "kiln.cu(57): error: ..." names the line of the first error.
     size_t at = result.log.find("kiln.cu(");
-    int line = at == std::string::npos
-                   ? 0
-                   : std::atoi(result.log.c_str() + at + 8);
+    int line =
+        at == std::string::npos ? 0 : std::atoi(result.log.c_str() + at + 8);
     throw Error("NVRTC " + std::to_string(n.info.major) + "." +
                 std::to_string(n.info.minor) + " could not compile " +
                 kernelAtLine(source, line) + " for " + result.arch + ":\n" +

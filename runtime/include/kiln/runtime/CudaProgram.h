@@ -71,7 +71,7 @@ struct Dim3 {
 struct KernelLaunch {
   std::string kernel; ///< an extern "C" __global__ function of the source
   Dim3 grid, block;
-  uint32_t sharedBytes = 0; ///< dynamic shared memory per block
+  uint32_t sharedBytes = 0;    ///< dynamic shared memory per block
   std::vector<KernelArg> args; ///< one per kernel parameter, in order
   bool operator==(const KernelLaunch &) const = default;
 };

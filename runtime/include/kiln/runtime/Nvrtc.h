@@ -21,10 +21,10 @@ bool builtWithCuda();
 /// NVRTC as this process sees it.
 struct NvrtcInfo {
   bool available = false;
-  std::string path;        ///< the library that was opened
+  std::string path; ///< the library that was opened
   int major = 0, minor = 0;
-  std::vector<int> archs;  ///< compute capabilities it compiles for, e.g. 80
-  std::string error;       ///< why it is not available
+  std::vector<int> archs; ///< compute capabilities it compiles for, e.g. 80
+  std::string error;      ///< why it is not available
 };
 /// Opens NVRTC on first use: $KILN_NVRTC if set, else the toolkit kiln was
 /// configured with, $CUDA_HOME, then the loader's search path.
