@@ -50,17 +50,23 @@ SmallVector<Value> SoftmaxCrossEntropyOp::buildVJP(OpBuilder &b,
                                                    ValueRange grads) {
   return {b.create<SoftmaxCrossEntropyBackwardOp>(
               getLoc(), getLogits().getType(), grads[0], getLogits(),
-              getLabels()),
+              getLabels(), getReduction()),
           Value()};
 }
 
 SmallVector<Value> MseLossOp::buildVJP(OpBuilder &b, ValueRange grads) {
   Location loc = getLoc();
   auto type = tensorTypeOf(getInput());
-  // d/dinput mean((input - target)^2) = 2 (input - target) / N.
-  Value scale = b.create<MulOp>(
-      loc, b.create<BroadcastOp>(loc, type, grads[0]),
-      splat(b, loc, type, 2.0 / type.getNumElements()));
+  // d/dinput of (input - target)^2 is 2 (input - target), times the loss's
+  // gradient: per element for none, the scalar's (divided by the count for
+  // the mean) for the reductions.
+  LossReduction reduction = getReduction();
+  Value dLoss = grads[0];
+  if (reduction != LossReduction::None)
+    dLoss = b.create<BroadcastOp>(loc, type, dLoss);
+  double factor =
+      reduction == LossReduction::Mean ? 2.0 / type.getNumElements() : 2.0;
+  Value scale = b.create<MulOp>(loc, dLoss, splat(b, loc, type, factor));
   Value dInput = b.create<MulOp>(
       loc, b.create<SubOp>(loc, getInput(), getTarget()), scale);
   return {dInput, b.create<NegOp>(loc, dInput)};

@@ -8,6 +8,7 @@
 using namespace mlir;
 using namespace kiln;
 
+#include "kiln/Dialect/KilnEnums.cpp.inc"
 #include "kiln/Dialect/KilnOpsDialect.cpp.inc"
 #include "kiln/Dialect/KilnInterfaces.cpp.inc"
 

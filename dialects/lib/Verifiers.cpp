@@ -281,21 +281,45 @@ static LogicalResult verifyLogitsAndLabels(Operation *op, Value logits,
   return success();
 }
 
+// The loss type a reduction gives: a scalar for mean and sum, otherwise
+// `unreduced`'s shape, always in the element type of `unreduced`.
+static RankedTensorType reducedLossType(LossReduction reduction,
+                                        ArrayRef<int64_t> unreduced,
+                                        Type element) {
+  if (reduction == LossReduction::None)
+    return RankedTensorType::get(unreduced, element);
+  return RankedTensorType::get({}, element);
+}
+
+// Checks `value` (the loss, or its gradient) has the type the reduction gives.
+static LogicalResult verifyLossType(Operation *op, StringRef what, Value value,
+                                    LossReduction reduction,
+                                    ArrayRef<int64_t> unreduced, Value like) {
+  RankedTensorType want =
+      reducedLossType(reduction, unreduced, tensorType(like).getElementType());
+  if (value.getType() == want)
+    return success();
+  return op->emitOpError() << what << " " << value.getType() << " must be "
+                           << want << " for reduction "
+                           << stringifyLossReduction(reduction) << " over "
+                           << like.getType();
+}
+
 LogicalResult SoftmaxCrossEntropyOp::verify() {
-  if (tensorType(getLogits()).getElementType() != getType().getElementType())
-    return emitOpError() << "loss " << getType()
-                         << " must have the element type of the logits "
-                         << getLogits().getType();
-  return verifyLogitsAndLabels(*this, getLogits(), getLabels());
+  if (failed(verifyLogitsAndLabels(*this, getLogits(), getLabels())))
+    return failure();
+  return verifyLossType(*this, "loss", getResult(), getReduction(),
+                        tensorType(getLabels()).getShape(), getLogits());
 }
 
 LogicalResult SoftmaxCrossEntropyBackwardOp::verify() {
-  if (failed(verifySameElementType(*this, {getGrad(), getLogits()})))
-    return failure();
   if (getType() != tensorType(getLogits()))
     return emitOpError() << "result " << getType()
                          << " must match the logits " << getLogits().getType();
-  return verifyLogitsAndLabels(*this, getLogits(), getLabels());
+  if (failed(verifyLogitsAndLabels(*this, getLogits(), getLabels())))
+    return failure();
+  return verifyLossType(*this, "loss gradient", getGrad(), getReduction(),
+                        tensorType(getLabels()).getShape(), getLogits());
 }
 
 LogicalResult MseLossOp::verify() {
@@ -303,10 +327,8 @@ LogicalResult MseLossOp::verify() {
     return emitOpError() << "input " << getInput().getType()
                          << " and target " << getTarget().getType()
                          << " must have one type";
-  if (tensorType(getInput()).getElementType() != getType().getElementType())
-    return emitOpError() << "loss " << getType() << " must have the element "
-                         << "type of the input " << getInput().getType();
-  return success();
+  return verifyLossType(*this, "loss", getResult(), getReduction(),
+                        tensorType(getInput()).getShape(), getInput());
 }
 
 LogicalResult SgdUpdateOp::verify() {

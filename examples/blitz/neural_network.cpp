@@ -1,8 +1,9 @@
-// Blitz, part 5: a network as a Module, its loss, its gradients, and one
-// weight update written by hand.
+// Blitz, part 5: a network as a Module, its loss, its gradients, one weight
+// update written by hand, and the loss summed instead of averaged.
 #include "kiln/Compiler.h"
 #include "kiln/runtime/Ops.h"
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -76,5 +77,14 @@ int main() {
   double after = program.run("loss", {input, target})[0].item();
   std::printf("loss after one step %.4f (%s)\n", after,
               after < before ? "lower" : "NOT lower");
+
+  // PyTorch's MSELoss(reduction="sum"): the squared errors added up instead
+  // of averaged, here over the 10 logits.
+  spec.lossReduction = kiln::Reduction::Sum;
+  spec.predictBatch = 0;
+  kiln::Program summed = kiln::compile(net, spec);
+  double total = summed.run("loss", {input, target})[0].item();
+  std::printf("summed loss %.4f = 10 x mean: %s\n", total,
+              std::abs(total - 10 * after) <= 1e-5 * total ? "yes" : "no");
   return 0;
 }

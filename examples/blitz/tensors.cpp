@@ -34,9 +34,9 @@ int main() {
             << y.size(0) << " elements " << y.numel() << " dtype "
             << kiln::dtypeName(y.dtype()) << "\n";
 
-  // Every tensor lives in host memory: the CUDA backend is issue 4.
-  // to(Device) keeps a tensor on the CPU and refuses a CUDA device clearly;
-  // to(DType) changes the dtype, always copying.
+  // Eager tensors live in host memory; compiled programs run on a GPU with
+  // --device cuda. to(Device) keeps a tensor on the CPU and refuses a CUDA
+  // device clearly; to(DType) changes the dtype, always copying.
   kiln::Device device = kiln::Device::best();
   kiln::Tensor onDevice = y.to(device);
   try {

@@ -1,11 +1,14 @@
-// Devices: the CPU, and CUDA devices that this build cannot use yet.
+// Devices: the CPU, and CUDA devices found through the driver at run time.
 #include "kiln/runtime/Device.h"
 
 #include "kiln/runtime/Error.h"
+#include "kiln/runtime/cuda/Driver.h"
 
 namespace kiln {
 
-Device Device::best() { return cpu(); }
+Device Device::best() {
+  return cuda::Driver::available() ? cuda(0) : cpu();
+}
 
 std::string Device::toString() const {
   return isCpu() ? "cpu" : "cuda:" + std::to_string(index_);
@@ -14,10 +17,8 @@ std::string Device::toString() const {
 void Device::checkUsable() const {
   if (isCpu())
     return;
-  throw Error("device " + toString() +
-              " is not available: this kiln has no CUDA backend yet, so "
-              "tensors and programs live on the CPU; use Device::cpu() or "
-              "Device::best()");
+  // Throws "no CUDA driver found (...)" or names the devices there are.
+  cuda::Driver::get().device(index_);
 }
 
 } // namespace kiln

@@ -42,12 +42,14 @@ const char *npyDescr(DType dtype) {
     return "<f8";
   case DType::I64:
     return "<i8";
+  case DType::U8:
+    return "|u1";
   }
   return "?";
 }
 
 std::optional<DType> dtypeFromDescr(const std::string &descr) {
-  for (DType dtype : {DType::F32, DType::F64, DType::I64})
+  for (DType dtype : {DType::F32, DType::F64, DType::I64, DType::U8})
     if (descr == npyDescr(dtype))
       return dtype;
   return std::nullopt;

@@ -53,6 +53,11 @@ decltype(auto) dispatch(const char *op, DType dtype, bool integers,
     return body.template operator()<double>();
   case DType::I64:
     break;
+  case DType::U8:
+    throw Error(fmt::format("{}: kiln computes on float32, float64 and int64 "
+                            "tensors, got uint8; convert with "
+                            "to(DType::F32) first",
+                            op));
   }
   if (!integers)
     throw Error(fmt::format("{}: needs a floating tensor, got int64; convert "

@@ -129,6 +129,16 @@ const std::vector<Tensor> &Program::run(const std::string &name,
 
 const std::vector<Tensor> &Program::call(Bound &b, const Tensor *const *inputs,
                                          size_t count) {
+  checkInputs(b, inputs, count);
+  if (device_)
+    device_->run(b.entry, inputs, count, stepsTaken(), b.outputs);
+  else
+    b.entry.function(b.packed.data());
+  return b.outputs;
+}
+
+void Program::checkInputs(Bound &b, const Tensor *const *inputs,
+                          size_t count) {
   const std::string &name = b.entry.name;
   if (count != b.inputSlots.size())
     throw Error("'" + name + "' takes " + std::to_string(b.inputSlots.size()) +
@@ -156,8 +166,59 @@ const std::vector<Tensor> &Program::call(Bound &b, const Tensor *const *inputs,
     }
     b.pointers[slot] = const_cast<void *>(input.rawData());
   }
-  b.entry.function(b.packed.data());
-  return b.outputs;
+}
+
+void Program::enqueueTrainStep(const Tensor &images, const Tensor &labels) {
+  if (!device_) {
+    hostLossSum_ += trainStep(images, labels);
+    ++hostLossCount_;
+    return;
+  }
+  Bound &b = bound("train_step");
+  const Tensor *inputs[] = {&images, &labels};
+  checkInputs(b, inputs, 2);
+  device_->enqueue(b.entry, inputs, 2, stepsTaken());
+  step_.data<int64_t>()[0] += 1;
+}
+
+std::pair<double, int64_t> Program::takeLosses() {
+  std::pair<double, int64_t> taken{hostLossSum_, hostLossCount_};
+  hostLossSum_ = 0.0;
+  hostLossCount_ = 0;
+  if (device_) {
+    auto [sum, count] = device_->takeLosses();
+    taken.first += sum;
+    taken.second += count;
+  }
+  return taken;
+}
+
+const std::vector<std::pair<std::string, Tensor>> &
+Program::namedParameters() const {
+  if (device_)
+    device_->pull(params_, state_);
+  return params_;
+}
+
+const std::vector<std::pair<std::string, Tensor>> &Program::namedState() const {
+  if (device_)
+    device_->pull(params_, state_);
+  return state_;
+}
+
+void Program::attachDevice(std::shared_ptr<DeviceRunner> runner) {
+  device_ = std::move(runner);
+  if (device_)
+    device_->push(params_, state_);
+}
+
+void Program::pushToDevice() {
+  if (device_)
+    device_->push(params_, state_);
+}
+
+std::string Program::deviceDescription() const {
+  return device_ ? device_->description() : "cpu";
 }
 
 // trainStep and predict pass their inputs by pointer so that a step

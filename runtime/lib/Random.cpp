@@ -74,6 +74,12 @@ Tensor fillTensor(std::vector<int64_t> shape, DType dtype, Sample sample) {
       data[i] = static_cast<int64_t>(std::floor(sample()));
     break;
   }
+  case DType::U8: {
+    uint8_t *data = result.data<uint8_t>();
+    for (int64_t i = 0; i < count; ++i)
+      data[i] = static_cast<uint8_t>(std::floor(sample()));
+    break;
+  }
   }
   return result;
 }

@@ -47,6 +47,8 @@ const char *safetensorsDType(DType dtype) {
     return "F64";
   case DType::I64:
     return "I64";
+  case DType::U8:
+    return "U8";
   }
   return "?";
 }
@@ -87,9 +89,11 @@ Entry parseEntry(const std::string &path, const std::string &name,
     entry.dtype = DType::F64;
   else if (dtypeText == "I64")
     entry.dtype = DType::I64;
+  else if (dtypeText == "U8")
+    entry.dtype = DType::U8;
   else
     throw Error(fmt::format("{}: tensor '{}' has dtype {}, which kiln cannot "
-                            "read; convert it to F32, F64 or I64 when saving",
+                            "read; convert it to F32, F64, I64 or U8 when saving",
                             path, name, dtypeText));
 
   auto shape = value.find("shape");

@@ -52,6 +52,9 @@ void copyFromAnySource(void *dst, const std::vector<int64_t> &dstStrides,
   case DType::I64:
     return copyTyped<Dst, int64_t>(dst, dstStrides, dstOffset, src, srcStrides,
                                    srcOffset, shape);
+  case DType::U8:
+    return copyTyped<Dst, uint8_t>(dst, dstStrides, dstOffset, src, srcStrides,
+                                   srcOffset, shape);
   }
 }
 
@@ -64,6 +67,8 @@ size_t dtypeSize(DType dtype) {
   case DType::F64:
   case DType::I64:
     return 8;
+  case DType::U8:
+    return 1;
   }
   return 0;
 }
@@ -76,6 +81,8 @@ const char *dtypeName(DType dtype) {
     return "float64";
   case DType::I64:
     return "int64";
+  case DType::U8:
+    return "uint8";
   }
   return "unknown";
 }
@@ -147,6 +154,10 @@ Tensor Tensor::full(std::vector<int64_t> shape, double value, DType dtype) {
   case DType::I64:
     std::fill_n(static_cast<int64_t *>(data), count,
                 static_cast<int64_t>(value));
+    break;
+  case DType::U8:
+    std::fill_n(static_cast<uint8_t *>(data), count,
+                static_cast<uint8_t>(value));
     break;
   }
   return result;
@@ -380,11 +391,19 @@ void Tensor::copyFrom(const Tensor &src) {
   case DType::I64:
     return copyFromAnySource<int64_t>(dst, strides_, offset_, from, src.dtype_,
                                       src.strides_, src.offset_, shape_);
+  case DType::U8:
+    return copyFromAnySource<uint8_t>(dst, strides_, offset_, from, src.dtype_,
+                                      src.strides_, src.offset_, shape_);
   }
 }
 
 Tensor Tensor::to(const Device &device) const {
   device.checkUsable();
+  if (!device.isCpu())
+    throw Error("Tensor::to(" + device.toString() +
+                "): eager tensors live in host memory in this version; a "
+                "compiled program runs on the GPU with --device cuda "
+                "(CompileSpec::device) and copies its batches itself");
   return *this;
 }
 

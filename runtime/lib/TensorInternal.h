@@ -60,6 +60,8 @@ inline double loadAsDouble(const void *base, DType dtype, int64_t offset) {
     return static_cast<const double *>(base)[offset];
   case DType::I64:
     return static_cast<double>(static_cast<const int64_t *>(base)[offset]);
+  case DType::U8:
+    return static_cast<const uint8_t *>(base)[offset];
   }
   return 0.0;
 }

@@ -215,11 +215,11 @@ std::string Tensor::toString() const {
     Printer printer(numel() > kThreshold);
     std::vector<double> values;
     printer.collect(*this, values);
-    Formatter formatter(values, dtype_ != DType::I64);
+    Formatter formatter(values, dtype_ == DType::F32 || dtype_ == DType::F64);
     body = printer.render(*this, indent, formatter);
   }
   // PyTorch omits the dtype for its defaults, float32 and int64.
-  if (dtype_ == DType::F64)
+  if (dtype_ == DType::F64 || dtype_ == DType::U8)
     suffixes.push_back(std::string("dtype=kiln.") + dtypeName(dtype_));
   return addSuffixes(prefix + body, suffixes, indent);
 }

@@ -21,6 +21,7 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "optimizers.safet
 STEPS = 3
 # foreach=False: PyTorch 1.13's single-tensor loops, the rule kiln's ops follow.
 OPTIMIZERS = {
+    "sgd": lambda p: torch.optim.SGD(p, lr=0.1, weight_decay=0.01, foreach=False),
     "sgd_momentum": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.1,
                                               weight_decay=0.01, foreach=False),
     "sgd_nesterov": lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True,
@@ -28,7 +29,13 @@ OPTIMIZERS = {
     "adam": lambda p: torch.optim.Adam(p, lr=0.05, foreach=False),
     "adam_amsgrad": lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.8, 0.9), weight_decay=0.1,
                                                amsgrad=True, foreach=False),
+    "adam_weight_decay": lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.85, 0.95), eps=1e-3,
+                                                    weight_decay=0.05, foreach=False),
     "rmsprop": lambda p: torch.optim.RMSprop(p, lr=0.01, foreach=False),
+    "rmsprop_momentum": lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.95, eps=1e-3,
+                                                      momentum=0.9, foreach=False),
+    "rmsprop_centered_plain": lambda p: torch.optim.RMSprop(p, lr=0.01, centered=True,
+                                                            foreach=False),
     "rmsprop_centered": lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, weight_decay=0.1,
                                                       momentum=0.5, centered=True, foreach=False),
 }
@@ -73,6 +80,10 @@ def main():
     plain_amsgrad = run(lambda p: torch.optim.Adam(p, lr=0.05, betas=(0.8, 0.9), weight_decay=0.1,
                                                    foreach=False), initial, grads)
     assert not torch.equal(plain_amsgrad[-1]["a"], results["adam_amsgrad"][-1]["a"])
+    centered_momentum = run(lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.95, eps=1e-3,
+                                                          momentum=0.9, centered=True,
+                                                          foreach=False), initial, grads)
+    assert not torch.equal(centered_momentum[-1]["a"], results["rmsprop_momentum"][-1]["a"])
 
     metadata = {
         "torch_version": torch.__version__,

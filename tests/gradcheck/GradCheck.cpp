@@ -17,6 +17,7 @@
 #include <memory>
 #include <numeric>
 #include <sstream>
+#include <stdexcept>
 
 using namespace kiln;
 
@@ -143,11 +144,11 @@ OpCase matmulCase(std::string name, bool ta, bool tb) {
           }};
 }
 
-using Reduction = void (*)(const double *, const std::vector<int64_t> &,
-                           const std::vector<int64_t> &, double *);
+using ReduceKernel = void (*)(const double *, const std::vector<int64_t> &,
+                              const std::vector<int64_t> &, double *);
 
 OpCase reduceCase(std::string name, Var (*op)(Var, std::vector<int64_t>, bool),
-                  Reduction reduction, Shape axes, bool keepdim) {
+                  ReduceKernel reduction, Shape axes, bool keepdim) {
   const Shape x = {3, 4, 5};
   return {std::move(name),
           [=](Builder &b) { return op(b.distinct(x), axes, keepdim); },
@@ -185,10 +186,53 @@ Tensor broadcastRef(const Tensor &x, const Shape &shape) {
   return y;
 }
 
-Tensor scalar(double value) {
-  Tensor y = Tensor::empty({}, DType::F64);
-  ptr(y)[0] = value;
-  return y;
+ref::LossReduction refReduction(Reduction reduction) {
+  switch (reduction) {
+  case Reduction::Mean:
+    return ref::LossReduction::Mean;
+  case Reduction::Sum:
+    return ref::LossReduction::Sum;
+  case Reduction::None:
+    return ref::LossReduction::None;
+  }
+  throw std::logic_error("unknown reduction");
+}
+
+/// The loss's shape: a scalar, or `unreduced` for Reduction::None.
+Shape lossShape(Reduction reduction, Shape unreduced) {
+  return reduction == Reduction::None ? unreduced : Shape{};
+}
+
+// Losses with each reduction. For none, checkGradient's sum(out * w) makes
+// the cotangent a random vector, not ones.
+OpCase crossEntropyCase(std::string name, Reduction reduction) {
+  const int64_t n = 4, c = 5;
+  return {std::move(name),
+          [=](Builder &b) {
+            Var logits = b.normal({n, c});
+            return crossEntropy(logits, b.labels({n}, c), reduction);
+          },
+          [=](const Operands &t) {
+            Tensor y = Tensor::empty(lossShape(reduction, {n}), DType::F64);
+            ref::softmaxCrossEntropy(ptr(t[0]), t[1].data<int64_t>(), ptr(y),
+                                     n, c, refReduction(reduction));
+            return y;
+          }};
+}
+
+OpCase mseLossCase(std::string name, Reduction reduction) {
+  const Shape x = {3, 4};
+  return {std::move(name),
+          [=](Builder &b) {
+            Var input = b.normal(x);
+            return mseLoss(input, b.normal(x), reduction);
+          },
+          [=](const Operands &t) {
+            Tensor y = Tensor::empty(lossShape(reduction, x), DType::F64);
+            ref::mseLoss(ptr(t[0]), ptr(t[1]), ptr(y), t[0].numel(),
+                         refReduction(reduction));
+            return y;
+          }};
 }
 
 using Make = Var (Builder::*)(Shape);
@@ -307,20 +351,12 @@ const std::vector<OpCase> &opCases() {
       reduceCase("max axis 1", kiln::max, ref::reduceMax<double>, {1}, false),
       reduceCase("max axes 0 2 keepdim", kiln::max, ref::reduceMax<double>, {0, 2},
                  true),
-      {"crossEntropy",
-       [](Builder &b) {
-         Var logits = b.normal({4, 5});
-         return crossEntropy(logits, b.labels({4}, 5));
-       },
-       [](const Operands &t) {
-         return scalar(ref::softmaxCrossEntropy(
-             ptr(t[0]), t[1].data<int64_t>(), 4, 5));
-       }},
-      {"mseLoss",
-       binary(&Builder::normal, {3, 4}, &Builder::normal, {3, 4}, mseLoss),
-       [](const Operands &t) {
-         return scalar(ref::mseLoss(ptr(t[0]), ptr(t[1]), 12));
-       }},
+      crossEntropyCase("crossEntropy mean", Reduction::Mean),
+      crossEntropyCase("crossEntropy sum", Reduction::Sum),
+      crossEntropyCase("crossEntropy none", Reduction::None),
+      mseLossCase("mseLoss mean", Reduction::Mean),
+      mseLossCase("mseLoss sum", Reduction::Sum),
+      mseLossCase("mseLoss none", Reduction::None),
   };
   return cases;
 }

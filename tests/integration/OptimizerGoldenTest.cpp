@@ -83,6 +83,13 @@ CompileSpec specFor(OptimizerKind kind) {
 
 } // namespace
 
+TEST_CASE("train_step matches torch.optim.SGD without momentum") {
+  CompileSpec spec = specFor(OptimizerKind::Sgd);
+  spec.sgd = {/*lr=*/0.1, /*momentum=*/0.0, /*dampening=*/0.0,
+              /*weightDecay=*/0.01, /*nesterov=*/false};
+  checkAgainstTorch("sgd", spec, {"momentum_buffer"});
+}
+
 TEST_CASE("train_step matches torch.optim.SGD with momentum and dampening") {
   CompileSpec spec = specFor(OptimizerKind::Sgd);
   spec.sgd = {/*lr=*/0.1, /*momentum=*/0.9, /*dampening=*/0.1,
@@ -111,6 +118,16 @@ TEST_CASE("train_step matches torch.optim.Adam with AMSGrad and weight decay") {
                     {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"});
 }
 
+TEST_CASE(
+    "train_step matches torch.optim.Adam with weight decay, betas and eps") {
+  CompileSpec spec = specFor(OptimizerKind::Adam);
+  spec.adam = {/*lr=*/0.05,          /*beta1=*/0.85,
+               /*beta2=*/0.95,       /*eps=*/1e-3,
+               /*weightDecay=*/0.05, /*amsgrad=*/false};
+  checkAgainstTorch("adam_weight_decay", spec,
+                    {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"});
+}
+
 TEST_CASE("train_step matches torch.optim.RMSprop") {
   CompileSpec spec = specFor(OptimizerKind::RmsProp);
   spec.rmsprop.lr = 0.01;
@@ -124,5 +141,22 @@ TEST_CASE("train_step matches torch.optim.RMSprop centered with momentum") {
       /*lr=*/0.01,         /*alpha=*/0.9,    /*eps=*/1e-8,
       /*weightDecay=*/0.1, /*momentum=*/0.5, /*centered=*/true};
   checkAgainstTorch("rmsprop_centered", spec,
+                    {"square_avg", "momentum_buffer", "grad_avg"});
+}
+
+TEST_CASE("train_step matches torch.optim.RMSprop with momentum") {
+  CompileSpec spec = specFor(OptimizerKind::RmsProp);
+  spec.rmsprop = {
+      /*lr=*/0.01,         /*alpha=*/0.95,   /*eps=*/1e-3,
+      /*weightDecay=*/0.0, /*momentum=*/0.9, /*centered=*/false};
+  checkAgainstTorch("rmsprop_momentum", spec,
+                    {"square_avg", "momentum_buffer", "grad_avg"});
+}
+
+TEST_CASE("train_step matches torch.optim.RMSprop centered without momentum") {
+  CompileSpec spec = specFor(OptimizerKind::RmsProp);
+  spec.rmsprop.lr = 0.01;
+  spec.rmsprop.centered = true;
+  checkAgainstTorch("rmsprop_centered_plain", spec,
                     {"square_avg", "momentum_buffer", "grad_avg"});
 }

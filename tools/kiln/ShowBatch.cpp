@@ -18,9 +18,9 @@ int runShowBatch(const ShowBatchArgs &a) {
     throw Error("--batch-size " + std::to_string(a.batchSize) +
                 " is larger than the data set (" + std::to_string(data.size()) +
                 " images)");
-  std::vector<int64_t> shape = data.images.shape();
-  shape[0] = a.batchSize;
-  Tensor images = Tensor::empty(shape);
+  ImageShape image = data.imageShape();
+  Tensor images =
+      Tensor::empty({a.batchSize, image.channels, image.height, image.width});
   Tensor labels = Tensor::empty({a.batchSize}, DType::I64);
   // The training loader's first batch for this seed, as kiln train sees it.
   BatchLoader loader(data, a.batchSize, /*shuffle=*/!a.test, a.seed,

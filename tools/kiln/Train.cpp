@@ -89,7 +89,7 @@ int runTrain(const TrainArgs &a) {
     // Random crops of the image padded by 4 pixels of background (-1 after
     // normalisation) and horizontal flips, as the usual CIFAR recipe does.
     std::vector<std::shared_ptr<const Transform>> steps = {
-        std::make_shared<RandomCrop>(train.images.size(2), 4, -1.0f),
+        std::make_shared<RandomCrop>(train.imageShape().height, 4, -1.0f),
         std::make_shared<RandomHorizontalFlip>(0.5)};
     loading.transform = std::make_shared<Compose>(steps);
   }

@@ -51,6 +51,9 @@ struct CompileSpec {
   /// Input batch shape, e.g. {4, 1, 32, 32}.
   std::vector<int64_t> inputShape;
   LossKind loss = LossKind::CrossEntropy;
+  /// The loss's mean over the batch (PyTorch's default) or its sum;
+  /// Reduction::None is refused, as training needs one scalar.
+  Reduction lossReduction = Reduction::Mean;
   OptimizerKind optimizer = OptimizerKind::Sgd;
   SgdOptions sgd;
   AdamOptions adam;

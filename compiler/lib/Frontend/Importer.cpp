@@ -18,8 +18,22 @@ static Type elementType(OpBuilder &b, DType dtype) {
     return b.getF64Type();
   case DType::I64:
     return b.getI64Type();
+  case DType::U8:
+    return b.getIntegerType(8, /*isSigned=*/false);
   }
   return {};
+}
+
+static LossReduction lossReduction(Reduction reduction) {
+  switch (reduction) {
+  case Reduction::Mean:
+    return LossReduction::Mean;
+  case Reduction::Sum:
+    return LossReduction::Sum;
+  case Reduction::None:
+    return LossReduction::None;
+  }
+  return LossReduction::Mean;
 }
 
 func::FuncOp importGraph(ModuleOp module, const Graph &graph, Var result,
@@ -133,7 +147,8 @@ func::FuncOp importGraph(ModuleOp module, const Graph &graph, Var result,
       out = b.create<MaxOp>(loc, type, in[0], node.ints, node.flagA);
       break;
     case OpKind::SoftmaxCrossEntropy:
-      out = b.create<SoftmaxCrossEntropyOp>(loc, type, in[0], in[1]);
+      out = b.create<SoftmaxCrossEntropyOp>(loc, type, in[0], in[1],
+                                            lossReduction(node.reduction));
       // Labels fed in from outside must lie in [0, classes): the runtime
       // checks them against this bound before every call.
       if (auto labels = dyn_cast<BlockArgument>(in[1]))
@@ -141,7 +156,8 @@ func::FuncOp importGraph(ModuleOp module, const Graph &graph, Var result,
                       b.getI64IntegerAttr(graph.node(node.inputs[0]).shape[1]));
       break;
     case OpKind::MseLoss:
-      out = b.create<MseLossOp>(loc, type, in[0], in[1]);
+      out = b.create<MseLossOp>(loc, type, in[0], in[1],
+                                lossReduction(node.reduction));
       break;
     case OpKind::Param:
     case OpKind::Input:

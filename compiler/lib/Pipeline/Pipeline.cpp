@@ -96,6 +96,12 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
   if (spec.inputShape.size() != 4)
     throw Error("the input shape must be [batch, channels, height, width], "
                 "got " + shapeString(spec.inputShape));
+  if ((spec.train || spec.gradient) && spec.lossReduction == Reduction::None)
+    throw Error("CompileSpec::lossReduction is None, which gives one loss per "
+                "sample, but train_step and loss_grad need a scalar loss: use "
+                "Reduction::Mean or Reduction::Sum, or trace "
+                "crossEntropy/mseLoss with Reduction::None yourself and "
+                "compile it with compileFunction");
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
   if (spec.train || spec.gradient) {
     Graph graph;
@@ -103,10 +109,12 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
     Var logits = model(x);
     Var loss;
     if (spec.loss == LossKind::CrossEntropy)
-      loss = crossEntropy(logits, graph.input("labels", {spec.inputShape[0]},
-                                              DType::I64));
+      loss = crossEntropy(
+          logits, graph.input("labels", {spec.inputShape[0]}, DType::I64),
+          spec.lossReduction);
     else
-      loss = mseLoss(logits, graph.input("target", logits.shape()));
+      loss = mseLoss(logits, graph.input("target", logits.shape()),
+                     spec.lossReduction);
     importGraph(*module, graph, loss, "loss", /*differentiate=*/true);
   }
   if (spec.predictBatch > 0) {

@@ -344,24 +344,33 @@ Var max(Var x, std::vector<int64_t> axes, bool keepdim) {
 Var pow(Var x, Var exponent) { return binary(OpKind::Pow, x, exponent); }
 Var pow(Var x, double exponent) { return pow(x, scalar(x, exponent)); }
 
-Var crossEntropy(Var logits, Var labels) {
+Var crossEntropy(Var logits, Var labels, Reduction reduction) {
   if (logits.dim() != 2 || labels.dim() != 1 ||
       labels.size(0) != logits.size(0) || labels.dtype() != DType::I64)
     throw Error("cross-entropy needs logits [N, C] and int64 labels [N], got " +
                 shapeString(logits.shape()) + " and " +
                 shapeString(labels.shape()) + " " + dtypeName(labels.dtype()));
   requireFloat("cross-entropy", logits);
-  return logits.graph().add(
-      makeNode(OpKind::SoftmaxCrossEntropy, {logits, labels}, {}));
+  std::vector<int64_t> shape;
+  if (reduction == Reduction::None)
+    shape = {logits.size(0)};
+  Node node = makeNode(OpKind::SoftmaxCrossEntropy, {logits, labels}, shape);
+  node.reduction = reduction;
+  return logits.graph().add(std::move(node));
 }
 
-Var mseLoss(Var input, Var target) {
+Var mseLoss(Var input, Var target, Reduction reduction) {
   if (input.shape() != target.shape())
     throw Error("mse_loss: input " + shapeString(input.shape()) +
                 " and target " + shapeString(target.shape()) +
                 " must have one shape");
   requireFloat("mse_loss", input);
-  return input.graph().add(makeNode(OpKind::MseLoss, {input, target}, {}));
+  std::vector<int64_t> shape;
+  if (reduction == Reduction::None)
+    shape = input.shape();
+  Node node = makeNode(OpKind::MseLoss, {input, target}, shape);
+  node.reduction = reduction;
+  return input.graph().add(std::move(node));
 }
 
 Var operator+(Var a, Var b) { return binary(OpKind::Add, a, b); }

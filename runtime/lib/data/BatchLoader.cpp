@@ -62,10 +62,28 @@ BatchLoader::BatchLoader(const Dataset &dataset, int64_t batchSize,
   // Row copies below are single memcpys, which needs contiguous sources.
   images_ = dataset.images.contiguous();
   labels_ = dataset.labels.contiguous();
+  decoding_ = dataset.decoding;
+  batchShape_ = images_.shape();
+  batchShape_[0] = batchSize;
+  if (images_.dtype() == DType::U8) {
+    if (images_.dim() != 4)
+      throw Error(fmt::format("BatchLoader: uint8 images of shape {}; "
+                              "expected [N, C, H, W]",
+                              shapeToString(images_.shape())));
+    ImageShape shape = dataset.imageShape();
+    // Checks the decoding against the channels once, here, not per batch.
+    ImageShape stored{images_.size(1), images_.size(2), images_.size(3)};
+    std::vector<uint8_t> black(stored.numel(), 0);
+    std::vector<float> probe(shape.numel());
+    decodeImage(black.data(), stored, decoding_, probe.data());
+    batchShape_ = {batchSize, shape.channels, shape.height, shape.width};
+  }
   if (options_.transform) {
-    if (images_.dim() != 4 || images_.dtype() != DType::F32)
-      throw Error("BatchLoader: transforms need float32 images [N, C, H, W]");
-    ImageShape shape{images_.size(1), images_.size(2), images_.size(3)};
+    if (images_.dim() != 4 || images_.dtype() == DType::F64 ||
+        images_.dtype() == DType::I64)
+      throw Error("BatchLoader: transforms need float32 or uint8 images "
+                  "[N, C, H, W]");
+    ImageShape shape{batchShape_[1], batchShape_[2], batchShape_[3]};
     if (!(options_.transform->outputShape(shape) == shape))
       throw Error("BatchLoader: the transform changes the image shape; "
                   "batches keep the data set's shape (crop back to it)");
@@ -77,11 +95,9 @@ BatchLoader::BatchLoader(const Dataset &dataset, int64_t batchSize,
     return;
   workers_ = std::make_unique<Workers>();
   int slots = options_.workers * options_.prefetch;
-  std::vector<int64_t> shape = images_.shape();
-  shape[0] = batchSize_;
   for (int i = 0; i < slots; ++i) {
     Workers::Slot slot;
-    slot.images = Tensor::empty(shape, images_.dtype());
+    slot.images = Tensor::empty(batchShape_, batchDType());
     slot.labels = Tensor::empty({batchSize_}, DType::I64);
     workers_->slots.push_back(std::move(slot));
   }
@@ -172,16 +188,35 @@ void BatchLoader::assemble(const std::vector<int64_t> &order, int64_t epoch,
   int64_t first = index * batchSize_;
   count = std::min<int64_t>(batchSize_,
                             static_cast<int64_t>(order.size()) - first);
-  size_t rowBytes = images_.nbytes() / std::max<size_t>(order.size(), 1);
+  size_t sourceRowBytes =
+      images_.nbytes() / std::max<size_t>(order.size(), 1);
+  size_t rowBytes = dtypeSize(batchDType());
+  for (size_t axis = 1; axis < batchShape_.size(); ++axis)
+    rowBytes *= static_cast<size_t>(batchShape_[axis]);
   const auto *sourceImages = static_cast<const std::byte *>(images_.rawData());
   const int64_t *sourceLabels = labels_.data<int64_t>();
-  ImageShape shape{};
-  if (options_.transform)
-    shape = {images_.size(1), images_.size(2), images_.size(3)};
+  bool packed = images_.dtype() == DType::U8;
+  ImageShape shape{}, stored{};
+  if (batchShape_.size() == 4)
+    shape = {batchShape_[1], batchShape_[2], batchShape_[3]};
+  if (packed)
+    stored = {images_.size(1), images_.size(2), images_.size(3)};
+  // Decoded images waiting for the transform; grows once per thread.
+  thread_local std::vector<float> decodedImage;
   for (int64_t row = 0; row < count; ++row) {
     int64_t sample = order[first + row];
-    const std::byte *source = sourceImages + sample * rowBytes;
+    const std::byte *source = sourceImages + sample * sourceRowBytes;
     std::byte *target = images + row * rowBytes;
+    if (packed) {
+      float *decodeInto = reinterpret_cast<float *>(target);
+      if (options_.transform) {
+        decodedImage.resize(static_cast<size_t>(shape.numel()));
+        decodeInto = decodedImage.data();
+      }
+      decodeImage(reinterpret_cast<const uint8_t *>(source), stored, decoding_,
+                  decodeInto);
+      source = reinterpret_cast<const std::byte *>(decodeInto);
+    }
     if (options_.transform) {
       // One generator per (seed, epoch, position): reproducible whichever
       // worker makes the batch.
@@ -190,7 +225,7 @@ void BatchLoader::assemble(const std::vector<int64_t> &order, int64_t epoch,
                           static_cast<uint64_t>(first + row) << 20);
       options_.transform->apply(reinterpret_cast<const float *>(source), shape,
                                 reinterpret_cast<float *>(target), generator);
-    } else {
+    } else if (!packed) {
       std::memcpy(target, source, rowBytes);
     }
     labels[row] = sourceLabels[sample];
@@ -201,14 +236,13 @@ void BatchLoader::assemble(const std::vector<int64_t> &order, int64_t epoch,
 
 void BatchLoader::checkBatchTensors(const Tensor &images,
                                     const Tensor &labels) const {
-  std::vector<int64_t> imageShape = images_.shape();
-  imageShape[0] = batchSize_;
+  const std::vector<int64_t> &imageShape = batchShape_;
   if (!images.defined() || images.shape() != imageShape ||
-      images.dtype() != images_.dtype() || !images.isContiguous())
+      images.dtype() != batchDType() || !images.isContiguous())
     throw Error(fmt::format("BatchLoader::next: the image batch must be a "
                             "contiguous {} tensor of shape {}; allocate it "
                             "with Tensor::empty({}, DType)",
-                            dtypeName(images_.dtype()),
+                            dtypeName(batchDType()),
                             shapeToString(imageShape),
                             shapeToString(imageShape)));
   if (!labels.defined() || labels.shape() != std::vector<int64_t>{batchSize_} ||

@@ -81,10 +81,10 @@ int64_t countRecords(const fs::path &path, const std::string &dir) {
   return static_cast<int64_t>(size / kRecordBytes);
 }
 
-/// Reads `count` records of `path` into labels[0, count) and images
-/// [0, count), normalising pixels and checking labels.
+/// Reads `count` records of `path` into labels[0, count) and the uint8 pixels
+/// of images [0, count), checking labels.
 void readRecords(const fs::path &path, int64_t count, int64_t *labels,
-                 float *images) {
+                 uint8_t *images) {
   errno = 0;
   std::ifstream in(path, std::ios::binary);
   if (!in)
@@ -108,19 +108,14 @@ void readRecords(const fs::path &path, int64_t count, int64_t *labels,
             "file is corrupt or is not CIFAR-10 (CIFAR-100 has 2 label bytes)",
             path.string(), record[0], index, kClasses));
       labels[index] = record[0];
-      float *image = images + index * kPixels;
-      for (int64_t p = 0; p < kPixels; ++p) {
-        // Float arithmetic in torchvision's order, so values match bit for bit.
-        float unit = static_cast<float>(record[1 + p]) / 255.0f;
-        image[p] = (unit - 0.5f) / 0.5f;
-      }
+      std::memcpy(images + index * kPixels, record + 1, kPixels);
     }
   }
 }
 
 } // namespace
 
-Dataset loadCifar10(const std::string &dir, bool train) {
+Dataset loadCifar10(const std::string &dir, bool train, PixelStorage storage) {
   std::vector<std::string> names = splitFiles(train);
   fs::path splitDir = findSplitDir(dir, names.front());
   std::vector<int64_t> counts;
@@ -133,15 +128,16 @@ Dataset loadCifar10(const std::string &dir, bool train) {
   Dataset result;
   result.classNames = kCifar10Classes;
   result.labels = Tensor::empty({total}, DType::I64);
-  result.images = Tensor::empty({total, kChannels, kSide, kSide}, DType::F32);
+  result.decoding = {{0.5f, 0.5f, 0.5f}, {0.5f, 0.5f, 0.5f}, 0};
+  result.images = Tensor::empty({total, kChannels, kSide, kSide}, DType::U8);
   int64_t offset = 0;
   for (size_t i = 0; i < names.size(); ++i) {
     readRecords(splitDir / names[i], counts[i],
                 result.labels.data<int64_t>() + offset,
-                result.images.data<float>() + offset * kPixels);
+                result.images.data<uint8_t>() + offset * kPixels);
     offset += counts[i];
   }
-  return result;
+  return storage == PixelStorage::Uint8 ? result : result.decoded();
 }
 
 } // namespace kiln

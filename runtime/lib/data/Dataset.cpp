@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -42,7 +43,68 @@ std::string defaultFashionMnistDir() {
   return "/usr/share/datasets/fashion-mnist";
 }
 
-Dataset loadFashionMnist(const std::string &dir, bool train, int64_t pad) {
+ImageShape decodedShape(ImageShape stored, const PixelDecoding &decoding) {
+  return {stored.channels, stored.height + 2 * decoding.pad,
+          stored.width + 2 * decoding.pad};
+}
+
+void decodeImage(const uint8_t *in, ImageShape stored,
+                 const PixelDecoding &decoding, float *out) {
+  size_t channels = static_cast<size_t>(stored.channels);
+  if (decoding.mean.size() != channels || decoding.stddev.size() != channels ||
+      decoding.pad < 0)
+    throw Error(fmt::format("decodeImage: images have {} channels but the "
+                            "decoding has {} means, {} standard deviations "
+                            "and pad {}; give one mean and stddev per channel "
+                            "and pad >= 0",
+                            channels, decoding.mean.size(),
+                            decoding.stddev.size(), decoding.pad));
+  ImageShape shape = decodedShape(stored, decoding);
+  int64_t pad = decoding.pad;
+  for (int64_t c = 0; c < stored.channels; ++c) {
+    float mean = decoding.mean[c], stddev = decoding.stddev[c];
+    if (stddev == 0.0f)
+      throw Error(fmt::format("decodeImage: channel {} has stddev 0; "
+                              "normalising divides by it",
+                              c));
+    float *plane = out + c * shape.height * shape.width;
+    std::fill_n(plane, shape.height * shape.width, (0.0f - mean) / stddev);
+    for (int64_t y = 0; y < stored.height; ++y) {
+      float *row = plane + (y + pad) * shape.width + pad;
+      for (int64_t x = 0; x < stored.width; ++x) {
+        // Float arithmetic in torchvision's order, so values match bit for bit.
+        float unit = static_cast<float>(*in++) / 255.0f;
+        row[x] = (unit - mean) / stddev;
+      }
+    }
+  }
+}
+
+ImageShape Dataset::imageShape() const {
+  if (!images.defined() || images.dim() != 4)
+    throw Error("Dataset::imageShape: the data set has no [N, C, H, W] images; "
+                "load it first");
+  ImageShape stored{images.size(1), images.size(2), images.size(3)};
+  return images.dtype() == DType::U8 ? decodedShape(stored, decoding) : stored;
+}
+
+Dataset Dataset::decoded() const {
+  if (!images.defined() || images.dtype() != DType::U8)
+    return *this;
+  Tensor source = images.contiguous();
+  ImageShape stored{source.size(1), source.size(2), source.size(3)};
+  ImageShape shape = imageShape();
+  Dataset result = *this;
+  result.images = Tensor::empty(
+      {source.size(0), shape.channels, shape.height, shape.width}, DType::F32);
+  for (int64_t n = 0; n < source.size(0); ++n)
+    decodeImage(source.data<uint8_t>() + n * stored.numel(), stored, decoding,
+                result.images.data<float>() + n * shape.numel());
+  return result;
+}
+
+Dataset loadFashionMnist(const std::string &dir, bool train, int64_t pad,
+                         PixelStorage storage) {
   if (pad < 0)
     throw Error(fmt::format("loadFashionMnist: pad is {}; pass pad >= 0", pad));
   std::string split = train ? "train" : "t10k";
@@ -79,22 +141,15 @@ Dataset loadFashionMnist(const std::string &dir, bool train, int64_t pad) {
   }
 
   int64_t height = images.dims[1], width = images.dims[2];
-  int64_t paddedHeight = height + 2 * pad, paddedWidth = width + 2 * pad;
-  result.images =
-      Tensor::full({count, 1, paddedHeight, paddedWidth}, -1.0, DType::F32);
-  float *out = result.images.data<float>();
-  const uint8_t *in = images.bytes.data();
-  for (int64_t n = 0; n < count; ++n) {
-    for (int64_t y = 0; y < height; ++y) {
-      float *row = out + (n * paddedHeight + y + pad) * paddedWidth + pad;
-      for (int64_t x = 0; x < width; ++x) {
-        // Float arithmetic in torchvision's order, so values match bit for bit.
-        float unit = static_cast<float>(*in++) / 255.0f;
-        row[x] = (unit - 0.5f) / 0.5f;
-      }
-    }
-  }
-  return result;
+  result.decoding = {{0.5f}, {0.5f}, pad};
+  // The file's bytes become the tensor's storage, uncopied.
+  auto *pixels = new std::vector<uint8_t>(std::move(images.bytes));
+  result.images = Tensor::fromBlob(
+      pixels->data(), {count, 1, height, width}, DType::U8,
+      [pixels](void *) { delete pixels; });
+  if (storage == PixelStorage::Uint8)
+    return result;
+  return result.decoded();
 }
 
 } // namespace kiln

@@ -194,7 +194,7 @@ func.func @cross_entropy_labels_mismatch(%logits: tensor<4x10xf32>, %labels: ten
 // -----
 
 func.func @cross_entropy_loss_type(%logits: tensor<4x10xf32>, %labels: tensor<4xi64>) {
-  // expected-error @+1 {{'kiln.softmax_cross_entropy' op loss 'tensor<f64>' must have the element type of the logits 'tensor<4x10xf32>'}}
+  // expected-error @+1 {{'kiln.softmax_cross_entropy' op loss 'tensor<f64>' must be 'tensor<f32>' for reduction mean over 'tensor<4x10xf32>'}}
   %l = kiln.softmax_cross_entropy %logits, %labels : tensor<4x10xf32>, tensor<4xi64> -> tensor<f64>
   return
 }
@@ -220,8 +220,72 @@ func.func @mse_type_mismatch(%out: tensor<1x10xf32>, %target: tensor<10xf32>) {
 // -----
 
 func.func @mse_loss_type(%out: tensor<1x10xf32>, %target: tensor<1x10xf32>) {
-  // expected-error @+1 {{'kiln.mse_loss' op loss 'tensor<f64>' must have the element type of the input 'tensor<1x10xf32>'}}
+  // expected-error @+1 {{'kiln.mse_loss' op loss 'tensor<f64>' must be 'tensor<f32>' for reduction mean over 'tensor<1x10xf32>'}}
   %l = kiln.mse_loss %out, %target : tensor<1x10xf32> -> tensor<f64>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_none_scalar(%logits: tensor<4x10xf32>, %labels: tensor<4xi64>) {
+  // expected-error @+1 {{'kiln.softmax_cross_entropy' op loss 'tensor<f32>' must be 'tensor<4xf32>' for reduction none over 'tensor<4x10xf32>'}}
+  %l = kiln.softmax_cross_entropy none %logits, %labels : tensor<4x10xf32>, tensor<4xi64> -> tensor<f32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_sum_per_sample(%logits: tensor<4x10xf32>, %labels: tensor<4xi64>) {
+  // expected-error @+1 {{'kiln.softmax_cross_entropy' op loss 'tensor<4xf32>' must be 'tensor<f32>' for reduction sum over 'tensor<4x10xf32>'}}
+  %l = kiln.softmax_cross_entropy sum %logits, %labels : tensor<4x10xf32>, tensor<4xi64> -> tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_backward_none_scalar_grad(%g: tensor<f32>, %logits: tensor<4x10xf32>, %labels: tensor<4xi64>) {
+  // expected-error @+1 {{'kiln.softmax_cross_entropy_backward' op loss gradient 'tensor<f32>' must be 'tensor<4xf32>' for reduction none over 'tensor<4x10xf32>'}}
+  %d = kiln.softmax_cross_entropy_backward none %g, %logits, %labels : tensor<f32>, tensor<4x10xf32>, tensor<4xi64> -> tensor<4x10xf32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_backward_mean_vector_grad(%g: tensor<4xf32>, %logits: tensor<4x10xf32>, %labels: tensor<4xi64>) {
+  // expected-error @+1 {{'kiln.softmax_cross_entropy_backward' op loss gradient 'tensor<4xf32>' must be 'tensor<f32>' for reduction mean over 'tensor<4x10xf32>'}}
+  %d = kiln.softmax_cross_entropy_backward %g, %logits, %labels : tensor<4xf32>, tensor<4x10xf32>, tensor<4xi64> -> tensor<4x10xf32>
+  return
+}
+
+// -----
+
+func.func @cross_entropy_backward_grad_element_type(%g: tensor<f64>, %logits: tensor<4x10xf32>, %labels: tensor<4xi64>) {
+  // expected-error @+1 {{'kiln.softmax_cross_entropy_backward' op loss gradient 'tensor<f64>' must be 'tensor<f32>' for reduction sum over 'tensor<4x10xf32>'}}
+  %d = kiln.softmax_cross_entropy_backward sum %g, %logits, %labels : tensor<f64>, tensor<4x10xf32>, tensor<4xi64> -> tensor<4x10xf32>
+  return
+}
+
+// -----
+
+func.func @mse_none_wrong_shape(%out: tensor<2x5xf32>, %target: tensor<2x5xf32>) {
+  // expected-error @+1 {{'kiln.mse_loss' op loss 'tensor<10xf32>' must be 'tensor<2x5xf32>' for reduction none over 'tensor<2x5xf32>'}}
+  %l = kiln.mse_loss none %out, %target : tensor<2x5xf32> -> tensor<10xf32>
+  return
+}
+
+// -----
+
+func.func @mse_sum_not_scalar(%out: tensor<2x5xf32>, %target: tensor<2x5xf32>) {
+  // expected-error @+1 {{'kiln.mse_loss' op loss 'tensor<2x5xf32>' must be 'tensor<f32>' for reduction sum over 'tensor<2x5xf32>'}}
+  %l = kiln.mse_loss sum %out, %target : tensor<2x5xf32> -> tensor<2x5xf32>
+  return
+}
+
+// -----
+
+func.func @mse_unknown_reduction(%out: tensor<2x5xf32>, %target: tensor<2x5xf32>) {
+  // expected-error @+1 {{'kiln.mse_loss' op attribute 'reduction' failed to satisfy constraint: loss reduction (mean, sum or none)}}
+  %l = "kiln.mse_loss"(%out, %target) {reduction = 7 : i32} : (tensor<2x5xf32>, tensor<2x5xf32>) -> tensor<f32>
   return
 }
 

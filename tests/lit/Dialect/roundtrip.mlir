@@ -144,6 +144,36 @@ func.func @losses(%logits: tensor<4x10xf32>, %labels: tensor<4xi64>,
   return
 }
 
+// The reduction is a keyword before the operands; mean, the default, is
+// elided whether it was written or not.
+// CHECK-LABEL: func.func @loss_reductions
+// CHECK: kiln.softmax_cross_entropy %{{.*}}, %{{.*}} : tensor<4x10xf32>, tensor<4xi64> -> tensor<f32>
+// CHECK: %[[SUM:.*]] = kiln.softmax_cross_entropy sum %{{.*}}, %{{.*}} : tensor<4x10xf32>, tensor<4xi64> -> tensor<f32>
+// CHECK: %[[EACH:.*]] = kiln.softmax_cross_entropy none %{{.*}}, %{{.*}} : tensor<4x10xf32>, tensor<4xi64> -> tensor<4xf32>
+// CHECK: kiln.softmax_cross_entropy_backward sum %[[SUM]], %{{.*}}, %{{.*}} : tensor<f32>, tensor<4x10xf32>, tensor<4xi64> -> tensor<4x10xf32>
+// CHECK: kiln.softmax_cross_entropy_backward none %[[EACH]], %{{.*}}, %{{.*}} : tensor<4xf32>, tensor<4x10xf32>, tensor<4xi64> -> tensor<4x10xf32>
+// CHECK: kiln.mse_loss sum %{{.*}}, %{{.*}} : tensor<1x10xf32> -> tensor<f32>
+// CHECK: kiln.mse_loss none %{{.*}}, %{{.*}} : tensor<1x10xf32> -> tensor<1x10xf32>
+// CHECK: kiln.mse_loss none %{{.*}}, %{{.*}} : tensor<2x3xf64> -> tensor<2x3xf64>
+func.func @loss_reductions(%logits: tensor<4x10xf32>, %labels: tensor<4xi64>,
+                           %out: tensor<1x10xf32>, %target: tensor<1x10xf32>,
+                           %x: tensor<2x3xf64>) {
+  %mean = kiln.softmax_cross_entropy mean %logits, %labels
+      : tensor<4x10xf32>, tensor<4xi64> -> tensor<f32>
+  %sum = kiln.softmax_cross_entropy sum %logits, %labels
+      : tensor<4x10xf32>, tensor<4xi64> -> tensor<f32>
+  %each = kiln.softmax_cross_entropy none %logits, %labels
+      : tensor<4x10xf32>, tensor<4xi64> -> tensor<4xf32>
+  %ds = kiln.softmax_cross_entropy_backward sum %sum, %logits, %labels
+      : tensor<f32>, tensor<4x10xf32>, tensor<4xi64> -> tensor<4x10xf32>
+  %dn = kiln.softmax_cross_entropy_backward none %each, %logits, %labels
+      : tensor<4xf32>, tensor<4x10xf32>, tensor<4xi64> -> tensor<4x10xf32>
+  %msum = kiln.mse_loss sum %out, %target : tensor<1x10xf32> -> tensor<f32>
+  %mnone = kiln.mse_loss none %out, %target : tensor<1x10xf32> -> tensor<1x10xf32>
+  %mnone64 = kiln.mse_loss none %x, %x : tensor<2x3xf64> -> tensor<2x3xf64>
+  return
+}
+
 // CHECK-LABEL: func.func @sgd
 // CHECK-SAME: (%[[P:.*]]: tensor<6xf32>, %[[G:.*]]: tensor<6xf32>, %[[M:.*]]: tensor<6xf32>, %[[S:.*]]: tensor<i64>)
 // CHECK: %[[NP:.*]], %[[NM:.*]] = kiln.sgd_update %[[P]], %[[G]], %[[M]], %[[S]] {lr = 1.000000e-03 : f64} : tensor<6xf32>, tensor<i64>

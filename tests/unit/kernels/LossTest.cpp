@@ -111,3 +111,109 @@ TEST_CASE("mseLossBackward matches finite differences", "[loss][grad]") {
                  },
                  a, {dloss}));
 }
+
+TEMPLATE_TEST_CASE("softmaxCrossEntropy sum and none of known logits", "[loss]",
+                   float, double) {
+  using kiln::ref::LossReduction;
+  const TestType logits[6] = {1, 2, 3, //
+                              1, 1, 1};
+  const int64_t labels[2] = {2, 0};
+  TestType each[2];
+  kiln::ref::softmaxCrossEntropy(logits, labels, each, 2, 3, Reduction::None);
+  CHECK(each[0] == Approx(0.40760596444438013).epsilon(1e-6));
+  CHECK(each[1] == Approx(1.0986122886681098).epsilon(1e-6));
+  CHECK(kiln::ref::softmaxCrossEntropy(logits, labels, 2, 3, Reduction::Sum) ==
+        Approx(1.50621825311249).epsilon(1e-6));
+
+  // Sum: softmax - onehot, not divided by n. None: row i scaled by dloss[i].
+  TestType d[6];
+  const TestType one = 1;
+  kiln::ref::softmaxCrossEntropyBackward(&one, logits, labels, d, 2, 3,
+                                         Reduction::Sum);
+  CHECK(d[3] == Approx(1.0 / 3 - 1).epsilon(1e-6));
+  CHECK(d[4] == Approx(1.0 / 3).epsilon(1e-6));
+  const TestType dEach[2] = {0, -3};
+  kiln::ref::softmaxCrossEntropyBackward(dEach, logits, labels, d, 2, 3,
+                                         Reduction::None);
+  CHECK(d[0] == 0);
+  CHECK(d[2] == 0);
+  CHECK(d[3] == Approx(-3 * (1.0 / 3 - 1)).epsilon(1e-6));
+  CHECK(d[5] == Approx(-1).epsilon(1e-6));
+}
+
+TEST_CASE("softmaxCrossEntropy as a value refuses Reduction::None", "[loss]") {
+  const double logits[2] = {1, 2};
+  const int64_t labels[1] = {0};
+  CHECK_THROWS_WITH(kiln::ref::softmaxCrossEntropy(
+                        logits, labels, 1, 2, kiln::ref::LossReduction::None),
+                    Catch::Contains("pass an output array"));
+}
+
+TEST_CASE("softmaxCrossEntropyBackward matches finite differences for sum "
+          "and none",
+          "[loss][grad]") {
+  using kiln::ref::LossReduction;
+  const int64_t n = 3, c = 5;
+  const Vec logits = randomVec(n * c, 53, -3, 3);
+  const int64_t labels[n] = {1, 4, 1};
+  for (Reduction reduction : {Reduction::Sum, Reduction::None}) {
+    // A cotangent with a different weight per sample for none.
+    const Vec dloss =
+        reduction == Reduction::None ? Vec{0.7, -1.9, 0.2} : Vec{-0.4};
+    Vec d = poisoned(n * c);
+    kiln::ref::softmaxCrossEntropyBackward(dloss.data(), logits.data(), labels,
+                                           d.data(), n, c, reduction);
+    checkClose(d, numericVjp(
+                      [&](const Vec &v) {
+                        Vec out(dloss.size());
+                        kiln::ref::softmaxCrossEntropy(
+                            v.data(), labels, out.data(), n, c, reduction);
+                        return out;
+                      },
+                      logits, dloss));
+  }
+}
+
+TEMPLATE_TEST_CASE("mseLoss sum and none by hand", "[loss]", float, double) {
+  using kiln::ref::LossReduction;
+  const TestType a[3] = {1, 2, 3}, b[3] = {1, 0, 5};
+  TestType each[3], total;
+  kiln::ref::mseLoss(a, b, each, 3, Reduction::None);
+  CHECK(each[0] == 0);
+  CHECK(each[1] == 4);
+  CHECK(each[2] == 4);
+  kiln::ref::mseLoss(a, b, &total, 3, Reduction::Sum);
+  CHECK(total == 8);
+  // Sum: da = 2 dloss (a - b). None: da[i] = 2 dloss[i] (a[i] - b[i]).
+  TestType da[3];
+  const TestType half = 0.5;
+  kiln::ref::mseLossBackward(&half, a, b, da, 3, Reduction::Sum);
+  CHECK(da[1] == 2);
+  CHECK(da[2] == -2);
+  const TestType dEach[3] = {5, 3, -1};
+  kiln::ref::mseLossBackward(dEach, a, b, da, 3, Reduction::None);
+  CHECK(da[0] == 0);
+  CHECK(da[1] == 12);
+  CHECK(da[2] == 4);
+}
+
+TEST_CASE("mseLossBackward matches finite differences for sum and none",
+          "[loss][grad]") {
+  using kiln::ref::LossReduction;
+  const Vec a = randomVec(6, 63), b = randomVec(6, 64);
+  for (Reduction reduction : {Reduction::Sum, Reduction::None}) {
+    const Vec dloss =
+        reduction == Reduction::None ? randomVec(6, 65) : Vec{1.7};
+    Vec da = poisoned(a.size());
+    kiln::ref::mseLossBackward(dloss.data(), a.data(), b.data(), da.data(),
+                               a.size(), reduction);
+    checkClose(da, numericVjp(
+                       [&](const Vec &v) {
+                         Vec out(dloss.size());
+                         kiln::ref::mseLoss(v.data(), b.data(), out.data(),
+                                            v.size(), reduction);
+                         return out;
+                       },
+                       a, dloss));
+  }
+}

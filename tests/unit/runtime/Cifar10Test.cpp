@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 using Catch::Matchers::Contains;
@@ -192,4 +193,21 @@ TEST_CASE("loadCifar10 reads files of more records than it buffers at once",
     CHECK(data.images.at({r, 2, 7, 9}) ==
           Approx((r % 256) / 255.0 * 2.0 - 1.0).margin(1e-6));
   }
+}
+
+TEST_CASE("loadCifar10 with uint8 storage decodes to the float32 load",
+          "[cifar10]") {
+  TempDir dir;
+  writeRaw(dir.file("test_batch.bin"), records({3, 9}));
+  kiln::Dataset floats = kiln::loadCifar10(dir.path(), /*train=*/false);
+  kiln::Dataset packed = kiln::loadCifar10(dir.path(), /*train=*/false,
+                                           kiln::PixelStorage::Uint8);
+  CHECK(packed.images.dtype() == kiln::DType::U8);
+  CHECK(packed.images.at({0, 0, 0, 0}) == 255.0);
+  CHECK(packed.imageShape() == kiln::ImageShape{3, 32, 32});
+  kiln::Tensor decoded = packed.decoded().images;
+  REQUIRE(decoded.shape() == floats.images.shape());
+  CHECK(std::equal(decoded.data<float>(),
+                   decoded.data<float>() + decoded.numel(),
+                   floats.images.data<float>()));
 }

@@ -1,10 +1,12 @@
 // Tests for loadFashionMnist: a synthetic 2-image set, and the real one.
 #include "kiln/runtime/data/Dataset.h"
+#include "kiln/runtime/data/BatchLoader.h"
 
 #include "TestSupport.h"
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 using Catch::Matchers::Contains;
@@ -71,6 +73,69 @@ TEST_CASE("loadFashionMnist accepts uncompressed files and pad 0",
   CHECK(data.images.at({0, 0, 0, 0}) == 1.0);
   CHECK_THROWS_WITH(kiln::loadFashionMnist(dir.path(), true, -1),
                     Contains("pad is -1"));
+}
+
+TEST_CASE("uint8 storage keeps the file's pixels and decodes them to the "
+          "same floats, batch by batch",
+          "[dataset]") {
+  TempDir dir;
+  writeTinySplit(dir, "t10k", /*gzipped=*/true);
+  kiln::Dataset floats = kiln::loadFashionMnist(dir.path(), /*train=*/false);
+  kiln::Dataset packed = kiln::loadFashionMnist(dir.path(), /*train=*/false,
+                                                /*pad=*/2, kiln::PixelStorage::Uint8);
+  CHECK(packed.images.shape() == std::vector<int64_t>{2, 1, 28, 28});
+  CHECK(packed.images.dtype() == kiln::DType::U8);
+  CHECK(packed.images.at({0, 0, 0, 0}) == 255.0);
+  CHECK(packed.images.at({1, 0, 27, 27}) == 128.0);
+  CHECK(packed.imageShape() == kiln::ImageShape{1, 32, 32});
+  CHECK(floats.imageShape() == kiln::ImageShape{1, 32, 32});
+
+  // decoded() and the loader both give exactly the float32 load's values.
+  kiln::Dataset decoded = packed.decoded();
+  REQUIRE(decoded.images.shape() == floats.images.shape());
+  CHECK(std::equal(decoded.images.data<float>(),
+                   decoded.images.data<float>() + decoded.images.numel(),
+                   floats.images.data<float>()));
+  for (int workers : {0, 1}) {
+    kiln::LoaderOptions options;
+    options.workers = workers;
+    kiln::BatchLoader fromBytes(packed, 2, /*shuffle=*/true, 7, false, options);
+    kiln::BatchLoader fromFloats(floats, 2, /*shuffle=*/true, 7, false);
+    kiln::Tensor a = kiln::Tensor::empty({2, 1, 32, 32});
+    kiln::Tensor b = kiln::Tensor::empty({2, 1, 32, 32});
+    kiln::Tensor la = kiln::Tensor::empty({2}, kiln::DType::I64);
+    kiln::Tensor lb = kiln::Tensor::empty({2}, kiln::DType::I64);
+    int64_t countA = 0, countB = 0;
+    REQUIRE(fromBytes.next(a, la, countA));
+    REQUIRE(fromFloats.next(b, lb, countB));
+    CHECK(countA == 2);
+    CHECK(std::equal(a.data<float>(), a.data<float>() + a.numel(),
+                     b.data<float>()));
+    CHECK(la.at({0}) == lb.at({0}));
+    // A uint8-shaped batch is refused with the shape the loader wants.
+    kiln::Tensor wrong = kiln::Tensor::empty({2, 1, 28, 28}, kiln::DType::U8);
+    CHECK_THROWS_WITH(fromBytes.next(wrong, la, countA),
+                      Contains("float32 tensor of shape [2, 1, 32, 32]"));
+  }
+}
+
+TEST_CASE("decodeImage checks the decoding against the image", "[dataset]") {
+  std::vector<uint8_t> pixels = {0, 51, 255, 102};
+  std::vector<float> out(16);
+  kiln::PixelDecoding decoding{{0.2f}, {0.5f}, 1};
+  kiln::decodeImage(pixels.data(), {1, 2, 2}, decoding, out.data());
+  CHECK(out[0] == Approx(-0.4));             // padding: black, normalised
+  CHECK(out[5] == Approx(-0.4));             // pixel 0
+  CHECK(out[6] == Approx((0.2 - 0.2) / 0.5).margin(1e-6)); // 51 = 0.2 * 255
+  CHECK(out[9] == Approx((1.0 - 0.2) / 0.5));
+  kiln::PixelDecoding twoChannels{{0.5f, 0.5f}, {0.5f, 0.5f}, 0};
+  CHECK_THROWS_WITH(
+      kiln::decodeImage(pixels.data(), {1, 2, 2}, twoChannels, out.data()),
+      Contains("1 channels but the decoding has 2 means"));
+  kiln::PixelDecoding zero{{0.5f}, {0.0f}, 0};
+  CHECK_THROWS_WITH(
+      kiln::decodeImage(pixels.data(), {1, 2, 2}, zero, out.data()),
+      Contains("stddev 0"));
 }
 
 TEST_CASE("loadFashionMnist explains missing and mismatched files",

@@ -97,6 +97,12 @@ TEST_CASE("writeNpy round-trips views and every dtype", "[npy]") {
   CHECK(emptyBack.shape() == std::vector<int64_t>{2, 0, 3});
   CHECK(emptyBack.dtype() == DType::I64);
 
+  Tensor bytes = Tensor::full({2, 3}, 200, DType::U8);
+  kiln::writeNpy(dir.file("bytes.npy"), bytes);
+  Tensor bytesBack = kiln::readNpy(dir.file("bytes.npy"));
+  CHECK(bytesBack.dtype() == DType::U8);
+  CHECK(bytesBack.at({1, 2}) == 200.0);
+
   // Overwriting replaces the old file whole.
   kiln::writeNpy(dir.file("column.npy"), Tensor::full({}, 7.0, DType::F32));
   CHECK(kiln::readNpy(dir.file("column.npy")).item() == 7.0);
@@ -136,9 +142,9 @@ TEST_CASE("readNpy refuses bad files and says what is wrong", "[npy]") {
   trailing.push_back(0);
   refuses(trailing, "the file holds 9");
 
-  refuses(npyBytes("{'descr': '|u1', 'fortran_order': False, 'shape': (8,), }",
+  refuses(npyBytes("{'descr': '|i1', 'fortran_order': False, 'shape': (8,), }",
                    twoFloats),
-          "dtype '|u1' has no kiln counterpart");
+          "dtype '|i1' has no kiln counterpart");
   refuses(npyBytes("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }",
                    twoFloats),
           "dtype '>f4'");

@@ -24,6 +24,11 @@ enum class OpKind {
 
 const char *opKindName(OpKind kind);
 
+/// How a loss combines its terms (PyTorch's `reduction`): their mean (the
+/// default) or sum, a scalar, or no reduction, one loss per sample
+/// (crossEntropy) or per element (mseLoss).
+enum class Reduction { Mean, Sum, None };
+
 /// One traced operation and the shape of its result.
 struct Node {
   OpKind kind;
@@ -35,6 +40,7 @@ struct Node {
   int64_t stride = 1, padding = 0, kernel = 0;
   bool flagA = false, flagB = false; ///< transpose flags, keepdim
   double value = 0;               ///< Constant (splat)
+  Reduction reduction = Reduction::Mean; ///< crossEntropy, mseLoss
 };
 
 class Graph;
@@ -116,9 +122,13 @@ inline Var detach(Var x) { return stopGradient(x); }
 Var log(Var x);
 Var pow(Var x, Var exponent);
 Var pow(Var x, double exponent);
-/// Mean cross-entropy of softmax(logits [N, C]) against int64 labels [N].
-Var crossEntropy(Var logits, Var labels);
-Var mseLoss(Var input, Var target);
+/// Cross-entropy of softmax(logits [N, C]) against int64 labels [N]: the
+/// mean or sum over the batch (a scalar), or with Reduction::None the [N]
+/// per-sample losses.
+Var crossEntropy(Var logits, Var labels, Reduction reduction = Reduction::Mean);
+/// Squared error (input - target)^2: its mean or sum (a scalar), or with
+/// Reduction::None the elementwise errors, in the input's shape.
+Var mseLoss(Var input, Var target, Reduction reduction = Reduction::Mean);
 
 // Arithmetic broadcasts by NumPy's rules.
 Var operator+(Var a, Var b);

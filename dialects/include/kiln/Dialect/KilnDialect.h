@@ -9,6 +9,7 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "kiln/Dialect/KilnEnums.h.inc"
 #include "kiln/Dialect/KilnOpsDialect.h.inc"
 #include "kiln/Dialect/KilnInterfaces.h.inc"
 

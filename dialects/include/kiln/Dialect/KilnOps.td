@@ -6,6 +6,7 @@
 include "kiln/Dialect/KilnDialect.td"
 include "kiln/Dialect/KilnInterfaces.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/IR/EnumAttr.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
@@ -14,7 +15,6 @@ class Kiln_Op<string mnemonic, list<Trait> traits = []>
 
 def Kiln_FloatTensor : StaticShapeTensorOf<[F32, F64]>;
 def Kiln_LabelTensor : StaticShapeTensorOf<[I64]>;
-def Kiln_ScalarTensor : 0DTensorOf<[F32, F64]>;
 
 def Kiln_Differentiable : DeclareOpInterfaceMethods<GradientOpInterface>;
 
@@ -343,20 +343,37 @@ def Kiln_Conv2dReluPoolOp : Kiln_Op<"conv2d_relu_pool"> {
 // Losses
 //===----------------------------------------------------------------------===//
 
+// PyTorch's `reduction` argument. Printed as a keyword before the operands,
+// and left out when it is the default, mean.
+def Kiln_LossReduction : I32EnumAttr<"LossReduction",
+    "loss reduction (mean, sum or none)", [
+      I32EnumAttrCase<"Mean", 0, "mean">,
+      I32EnumAttrCase<"Sum", 1, "sum">,
+      I32EnumAttrCase<"None", 2, "none">]> {
+  let cppNamespace = "::kiln";
+}
+
 def Kiln_SoftmaxCrossEntropyOp : Kiln_Op<"softmax_cross_entropy",
     [Kiln_Differentiable]> {
-  let summary = "Mean cross-entropy of softmax(logits) against integer labels";
+  let summary = "Cross-entropy of softmax(logits) against integer labels";
   let description = [{
-    PyTorch's `CrossEntropyLoss()` with mean reduction.
+    PyTorch's `CrossEntropyLoss(reduction=...)`: each sample's loss is
+    `logsumexp(logits[i]) - logits[i, labels[i]]`. `mean` (the default,
+    not printed) and `sum` give a scalar; `none` gives the `[N]` losses.
     ```mlir
     %loss = kiln.softmax_cross_entropy %logits, %labels
               : tensor<4x10xf32>, tensor<4xi64> -> tensor<f32>
+    %each = kiln.softmax_cross_entropy none %logits, %labels
+              : tensor<4x10xf32>, tensor<4xi64> -> tensor<4xf32>
     ```
   }];
-  let arguments = (ins Kiln_FloatTensor:$logits, Kiln_LabelTensor:$labels);
-  let results = (outs Kiln_ScalarTensor:$result);
+  let arguments = (ins Kiln_FloatTensor:$logits, Kiln_LabelTensor:$labels,
+                       DefaultValuedAttr<Kiln_LossReduction,
+                           "::kiln::LossReduction::Mean">:$reduction);
+  let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
-    $logits `,` $labels attr-dict `:` type($logits) `,` type($labels) `->` type($result)
+    ($reduction^)? $logits `,` $labels attr-dict `:` type($logits) `,`
+    type($labels) `->` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -365,34 +382,48 @@ def Kiln_SoftmaxCrossEntropyBackwardOp
     : Kiln_Op<"softmax_cross_entropy_backward"> {
   let summary = "Gradient of softmax_cross_entropy with respect to the logits";
   let description = [{
-    `(softmax(logits) - onehot(labels)) * grad / N`.
+    `(softmax(logits) - onehot(labels)) * scale`, row by row, where `scale`
+    is `grad / N` for `mean`, `grad` for `sum` (both with a scalar `grad`)
+    and `grad[i]` for `none` (with the `[N]` gradient of the losses).
     ```mlir
     %dl = kiln.softmax_cross_entropy_backward %g, %logits, %labels
             : tensor<f32>, tensor<4x10xf32>, tensor<4xi64> -> tensor<4x10xf32>
+    %dn = kiln.softmax_cross_entropy_backward none %gs, %logits, %labels
+            : tensor<4xf32>, tensor<4x10xf32>, tensor<4xi64> -> tensor<4x10xf32>
     ```
   }];
-  let arguments = (ins Kiln_ScalarTensor:$grad, Kiln_FloatTensor:$logits,
-                       Kiln_LabelTensor:$labels);
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$logits,
+                       Kiln_LabelTensor:$labels,
+                       DefaultValuedAttr<Kiln_LossReduction,
+                           "::kiln::LossReduction::Mean">:$reduction);
   let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
-    $grad `,` $logits `,` $labels attr-dict `:` type($grad) `,` type($logits) `,`
-    type($labels) `->` type($result)
+    ($reduction^)? $grad `,` $logits `,` $labels attr-dict `:` type($grad) `,`
+    type($logits) `,` type($labels) `->` type($result)
   }];
   let hasVerifier = 1;
 }
 
 def Kiln_MseLossOp : Kiln_Op<"mse_loss", [Kiln_Differentiable,
     AllTypesMatch<["input", "target"]>]> {
-  let summary = "Mean squared error between two tensors of one shape";
+  let summary = "Squared error between two tensors of one shape";
   let description = [{
+    PyTorch's `MSELoss(reduction=...)`: `(input - target)^2` elementwise,
+    averaged (`mean`, the default, not printed) or summed (`sum`) into a
+    scalar, or kept in the input's shape (`none`). Its gradient is built
+    from elementwise ops.
     ```mlir
     %loss = kiln.mse_loss %out, %target : tensor<1x10xf32> -> tensor<f32>
+    %total = kiln.mse_loss sum %out, %target : tensor<1x10xf32> -> tensor<f32>
     ```
   }];
-  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$target);
-  let results = (outs Kiln_ScalarTensor:$result);
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$target,
+                       DefaultValuedAttr<Kiln_LossReduction,
+                           "::kiln::LossReduction::Mean">:$reduction);
+  let results = (outs Kiln_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $target attr-dict `:` type($input) `->` type($result)
+    ($reduction^)? $input `,` $target attr-dict `:` type($input) `->`
+    type($result)
   }];
   let hasVerifier = 1;
 }

@@ -1,5 +1,5 @@
-// Where tensors live and programs run. kiln runs on the CPU today; the CUDA
-// backend (tracked as an issue) will add CUDA devices behind this same type.
+// Where tensors live and programs run: the CPU, or a CUDA device found
+// through the driver, which kiln opens at run time (kiln/runtime/cuda/Driver.h).
 #ifndef KILN_RUNTIME_DEVICE_H
 #define KILN_RUNTIME_DEVICE_H
 
@@ -12,7 +12,7 @@ public:
   enum class Kind { Cpu, Cuda };
 
   static Device cpu() { return Device(Kind::Cpu, 0); }
-  /// A CUDA device; using it fails with a clear error in this build.
+  /// A CUDA device; checkUsable() says whether this machine has it.
   static Device cuda(int index = 0) { return Device(Kind::Cuda, index); }
   /// A usable CUDA device when there is one, else the CPU.
   static Device best();
@@ -24,7 +24,8 @@ public:
   std::string toString() const;
   bool operator==(const Device &) const = default;
 
-  /// Throws kiln::Error saying why this device cannot be used, if it cannot.
+  /// Throws kiln::Error saying why this device cannot be used, if it cannot
+  /// ("no CUDA driver found (...)", or the devices that exist).
   void checkUsable() const;
 
 private:

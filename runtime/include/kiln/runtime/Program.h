@@ -39,6 +39,31 @@ struct EntryPoint {
 std::string formatEntryPoints(const std::vector<EntryPoint> &entries);
 std::vector<EntryPoint> parseEntryPoints(const std::string &text);
 
+/// Runs a program's entry points on another device, a GPU
+/// (kiln/runtime/cuda/Executor.h); Program::attachDevice hands it the calls.
+class DeviceRunner {
+public:
+  virtual ~DeviceRunner() = default;
+  /// Runs `entry` on checked `inputs` with the optimizer's step counter
+  /// `step`, and waits for it; writes the outputs into `outputs`.
+  virtual void run(const EntryPoint &entry, const Tensor *const *inputs,
+                   size_t count, int64_t step, std::vector<Tensor> &outputs) = 0;
+  /// Starts a train_step without waiting; its loss (output 0) is kept for
+  /// takeLosses().
+  virtual void enqueue(const EntryPoint &entry, const Tensor *const *inputs,
+                       size_t count, int64_t step) = 0;
+  /// Waits for every enqueued step; the sum and number of their losses.
+  virtual std::pair<double, int64_t> takeLosses() = 0;
+  /// Copies parameters and optimizer state, by name, from the device into
+  /// these host tensors (pull) or from them to the device (push).
+  virtual void pull(const std::vector<std::pair<std::string, Tensor>> &params,
+                    const std::vector<std::pair<std::string, Tensor>> &state) = 0;
+  virtual void push(const std::vector<std::pair<std::string, Tensor>> &params,
+                    const std::vector<std::pair<std::string, Tensor>> &state) = 0;
+  /// "cuda:0 (NVIDIA H200, sm_90)".
+  virtual std::string description() const = 0;
+};
+
 /// Owns parameters (shared with the model they came from), optimizer state,
 /// one arena and the output tensors of every entry point. Calls allocate
 /// nothing: inputs are passed by pointer, outputs are preallocated.
@@ -59,15 +84,26 @@ public:
 
   /// One optimizer step on a batch; returns the loss before the update.
   double trainStep(const Tensor &images, const Tensor &labels);
+  /// trainStep without waiting for the loss where the device allows it (on
+  /// a GPU the next batch uploads while this step runs); the CPU runs it at
+  /// once. takeLosses() waits and returns the sum and number of the losses
+  /// of the steps enqueued since it was last called.
+  void enqueueTrainStep(const Tensor &images, const Tensor &labels);
+  std::pair<double, int64_t> takeLosses();
   /// Logits for a batch.
   const Tensor &predict(const Tensor &images);
 
-  const std::vector<std::pair<std::string, Tensor>> &namedParameters() const {
-    return params_;
-  }
-  const std::vector<std::pair<std::string, Tensor>> &namedState() const {
-    return state_;
-  }
+  /// On a device, these first copy the device's values into the tensors.
+  const std::vector<std::pair<std::string, Tensor>> &namedParameters() const;
+  const std::vector<std::pair<std::string, Tensor>> &namedState() const;
+
+  /// Runs every entry point on `runner` from now on; it has been given the
+  /// current parameters. Where the host tensors change later (a checkpoint
+  /// loaded into them), pushToDevice() copies them over.
+  void attachDevice(std::shared_ptr<DeviceRunner> runner);
+  void pushToDevice();
+  /// "cpu", or the device's description.
+  std::string deviceDescription() const;
   int64_t stepsTaken() const;
   /// Sets the optimizer's step counter, e.g. when resuming from a checkpoint:
   /// SGD's first step (counter 0) starts the momentum buffers afresh.
@@ -80,12 +116,17 @@ private:
   Bound &bound(const std::string &name);
   const std::vector<Tensor> &call(Bound &b, const Tensor *const *inputs,
                                   size_t count);
+  /// Checks shapes, dtypes and label bounds; points the call at the inputs.
+  void checkInputs(Bound &b, const Tensor *const *inputs, size_t count);
 
   std::vector<std::pair<std::string, Tensor>> params_;
   std::vector<std::pair<std::string, Tensor>> state_;
   Tensor step_;
   std::vector<std::shared_ptr<Bound>> bound_;
   std::shared_ptr<void> keepAlive_;
+  std::shared_ptr<DeviceRunner> device_;
+  double hostLossSum_ = 0.0; ///< enqueued CPU steps' losses not yet taken
+  int64_t hostLossCount_ = 0;
 };
 
 } // namespace kiln

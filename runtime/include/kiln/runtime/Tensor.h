@@ -25,11 +25,11 @@
 
 namespace kiln {
 
-enum class DType { F32, F64, I64 };
+enum class DType { F32, F64, I64, U8 };
 
 /// Bytes per element.
 size_t dtypeSize(DType dtype);
-/// "float32", "float64" or "int64", as PyTorch names them.
+/// "float32", "float64", "int64" or "uint8", as PyTorch names them.
 const char *dtypeName(DType dtype);
 
 template <class T> struct DTypeOf;
@@ -41,6 +41,9 @@ template <> struct DTypeOf<double> {
 };
 template <> struct DTypeOf<int64_t> {
   static constexpr DType value = DType::I64;
+};
+template <> struct DTypeOf<uint8_t> {
+  static constexpr DType value = DType::U8;
 };
 
 /// The bytes behind one or more tensors: either owned (64-byte aligned, so

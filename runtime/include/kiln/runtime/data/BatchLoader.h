@@ -24,7 +24,7 @@ namespace kiln {
 /// How batches are made: by the caller's thread (workers = 0) or by worker
 /// threads that prepare up to `prefetch` batches each ahead of next(), so a
 /// training step need not wait for data. `transform`, applied to every image
-/// (float32 data sets), must keep the image's shape; its randomness is drawn
+/// (after decoding uint8 images), must keep the image's shape; its randomness is drawn
 /// from a generator seeded by (seed, epoch, position), so the batches are
 /// the same whatever the number of workers.
 struct LoaderOptions {
@@ -61,13 +61,19 @@ public:
 private:
   struct Workers;
   void checkBatchTensors(const Tensor &images, const Tensor &labels) const;
+  /// Batches hold float32 when the data set holds uint8.
+  DType batchDType() const {
+    return images_.dtype() == DType::U8 ? DType::F32 : images_.dtype();
+  }
   /// Writes batch `index` of the epoch ordered by `order` into the buffers.
   void assemble(const std::vector<int64_t> &order, int64_t epoch,
                 int64_t index, std::byte *images, int64_t *labels,
                 int64_t &count) const;
 
-  Tensor images_;
+  Tensor images_; ///< float32, or uint8 decoded by decoding_ per image
   Tensor labels_;
+  PixelDecoding decoding_;
+  std::vector<int64_t> batchShape_; ///< [B, C, H, W] of a float32 batch
   int64_t batchSize_;
   bool shuffle_;
   bool dropLast_;

@@ -17,10 +17,12 @@ namespace kiln {
 /// record is a label byte then 1024 red, 1024 green and 1024 blue bytes of a
 /// row-major 32x32 image; pixels p become (p/255 - 0.5)/0.5 as the blitz's
 /// ToTensor + Normalize((0.5,0.5,0.5), (0.5,0.5,0.5)) computes them. Class
-/// names are the blitz's: plane, car, bird, ..., truck.
+/// names are the blitz's: plane, car, bird, ..., truck. With PixelStorage::Uint8
+/// the images stay uint8 and `decoding` normalises them per batch.
 ///
 /// Throws kiln::Error, naming the file, for a missing file, a size that is not
 /// a whole number of records, or a label above 9.
-Dataset loadCifar10(const std::string &dir, bool train);
+Dataset loadCifar10(const std::string &dir, bool train,
+                    PixelStorage storage = PixelStorage::Float32);
 
 } // namespace kiln

@@ -1,0 +1,292 @@
+// A stand-in for libcuda.so.1 that runs on the host, so that kiln's driver
+// layer (kiln/runtime/cuda/Driver.h) is tested on machines without a GPU:
+// device memory is host memory, a "module" is text naming host kernels, and
+// stream capture records launches that a graph replays.
+//
+// Module images are "FAKE <kernel> <kernel> ..."; the kernels are
+//   fake_add(float *x, int n, float value): x[i] += value for i < n;
+//   fake_add4(const float *a, const float *b, float *out): out = a + b, 4 wide;
+//   fake_sum4(const float *a, float *out): out[0] = a[0] + ... + a[3];
+//   fake_step(const int64_t *step, float *out): out[0] = *step.
+// Set FAKE_CUDA_INIT_RESULT to make cuInit fail with that code.
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+using CUresult = int;
+constexpr CUresult kSuccess = 0, kOutOfMemory = 2, kInvalidValue = 1,
+                   kNoDevice = 100, kInvalidImage = 200, kNotFound = 500,
+                   kIllegalCapture = 901;
+
+using Launch = std::function<void()>;
+
+struct Stream {
+  bool capturing = false;
+  std::vector<Launch> captured;
+};
+
+struct Module {
+  std::vector<std::string> kernels;
+};
+
+struct Function {
+  std::string name;
+};
+
+struct Graph {
+  std::vector<Launch> launches;
+};
+
+void run(const Launch &launch) { launch(); }
+
+/// The host body of kernel `name` on `arguments`, or an empty function.
+Launch kernelBody(const std::string &name, void **arguments) {
+  auto pointer = [&](int i) { return *static_cast<float **>(arguments[i]); };
+  if (name == "fake_add") {
+    float *x = pointer(0);
+    int n = *static_cast<int *>(arguments[1]);
+    float value = *static_cast<float *>(arguments[2]);
+    return [=] {
+      for (int i = 0; i < n; ++i)
+        x[i] += value;
+    };
+  }
+  if (name == "fake_add4") {
+    float *a = pointer(0), *b = pointer(1), *out = pointer(2);
+    return [=] {
+      for (int i = 0; i < 4; ++i)
+        out[i] = a[i] + b[i];
+    };
+  }
+  if (name == "fake_sum4") {
+    float *a = pointer(0), *out = pointer(1);
+    return [=] { out[0] = a[0] + a[1] + a[2] + a[3]; };
+  }
+  if (name == "fake_step") {
+    auto *step = *static_cast<int64_t **>(arguments[0]);
+    float *out = pointer(1);
+    return [=] { out[0] = static_cast<float>(*step); };
+  }
+  return {};
+}
+
+const char *errorName(CUresult result) {
+  switch (result) {
+  case kSuccess:
+    return "CUDA_SUCCESS";
+  case kInvalidValue:
+    return "CUDA_ERROR_INVALID_VALUE";
+  case kOutOfMemory:
+    return "CUDA_ERROR_OUT_OF_MEMORY";
+  case kNoDevice:
+    return "CUDA_ERROR_NO_DEVICE";
+  case kInvalidImage:
+    return "CUDA_ERROR_INVALID_IMAGE";
+  case kNotFound:
+    return "CUDA_ERROR_NOT_FOUND";
+  case kIllegalCapture:
+    return "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED";
+  }
+  return nullptr;
+}
+
+const char *errorString(CUresult result) {
+  switch (result) {
+  case kSuccess:
+    return "no error";
+  case kInvalidValue:
+    return "invalid argument";
+  case kOutOfMemory:
+    return "out of memory";
+  case kNoDevice:
+    return "no CUDA-capable device is detected";
+  case kInvalidImage:
+    return "device kernel image is invalid";
+  case kNotFound:
+    return "named symbol not found";
+  case kIllegalCapture:
+    return "operation not permitted when stream is capturing";
+  }
+  return nullptr;
+}
+
+} // namespace
+
+extern "C" {
+
+CUresult cuInit(unsigned) {
+  const char *forced = std::getenv("FAKE_CUDA_INIT_RESULT");
+  return forced ? std::atoi(forced) : kSuccess;
+}
+CUresult cuDriverGetVersion(int *version) {
+  *version = 12040;
+  return kSuccess;
+}
+CUresult cuGetErrorName(CUresult result, const char **name) {
+  *name = errorName(result);
+  return *name ? kSuccess : kInvalidValue;
+}
+CUresult cuGetErrorString(CUresult result, const char **text) {
+  *text = errorString(result);
+  return *text ? kSuccess : kInvalidValue;
+}
+CUresult cuDeviceGetCount(int *count) {
+  *count = 1;
+  return kSuccess;
+}
+CUresult cuDeviceGet(int *device, int index) {
+  if (index != 0)
+    return kInvalidValue;
+  *device = 0;
+  return kSuccess;
+}
+CUresult cuDeviceGetName(char *name, int length, int) {
+  std::strncpy(name, "kiln fake GPU", static_cast<size_t>(length));
+  return kSuccess;
+}
+CUresult cuDeviceGetAttribute(int *value, int attribute, int) {
+  if (attribute == 75)
+    *value = 9;
+  else if (attribute == 76)
+    *value = 0;
+  else
+    return kInvalidValue;
+  return kSuccess;
+}
+CUresult cuDevicePrimaryCtxRetain(void **context, int) {
+  static int primary;
+  *context = &primary;
+  return kSuccess;
+}
+CUresult cuDevicePrimaryCtxRelease_v2(int) { return kSuccess; }
+CUresult cuCtxSetCurrent(void *) { return kSuccess; }
+CUresult cuMemAlloc_v2(unsigned long long *pointer, size_t bytes) {
+  if (bytes > (size_t(1) << 30))
+    return kOutOfMemory;
+  *pointer = reinterpret_cast<unsigned long long>(std::calloc(bytes, 1));
+  return kSuccess;
+}
+CUresult cuMemFree_v2(unsigned long long pointer) {
+  std::free(reinterpret_cast<void *>(pointer));
+  return kSuccess;
+}
+CUresult cuMemAllocHost_v2(void **pointer, size_t bytes) {
+  *pointer = std::malloc(bytes);
+  return kSuccess;
+}
+CUresult cuMemFreeHost(void *pointer) {
+  std::free(pointer);
+  return kSuccess;
+}
+CUresult cuMemcpyHtoDAsync_v2(unsigned long long to, const void *from,
+                              size_t bytes, Stream *stream) {
+  if (stream && stream->capturing)
+    return kIllegalCapture; // kiln uploads outside the captured graph
+  std::memcpy(reinterpret_cast<void *>(to), from, bytes);
+  return kSuccess;
+}
+CUresult cuMemcpyDtoHAsync_v2(void *to, unsigned long long from, size_t bytes,
+                              Stream *stream) {
+  if (stream && stream->capturing)
+    return kIllegalCapture;
+  std::memcpy(to, reinterpret_cast<const void *>(from), bytes);
+  return kSuccess;
+}
+CUresult cuMemsetD8Async(unsigned long long to, unsigned char value,
+                         size_t bytes, Stream *) {
+  std::memset(reinterpret_cast<void *>(to), value, bytes);
+  return kSuccess;
+}
+CUresult cuStreamCreate(Stream **stream, unsigned) {
+  *stream = new Stream();
+  return kSuccess;
+}
+CUresult cuStreamDestroy_v2(Stream *stream) {
+  delete stream;
+  return kSuccess;
+}
+CUresult cuStreamSynchronize(Stream *) { return kSuccess; }
+CUresult cuStreamWaitEvent(Stream *, void *, unsigned) { return kSuccess; }
+CUresult cuEventCreate(void **event, unsigned) {
+  *event = new int(0);
+  return kSuccess;
+}
+CUresult cuEventDestroy_v2(void *event) {
+  delete static_cast<int *>(event);
+  return kSuccess;
+}
+CUresult cuEventRecord(void *, Stream *) { return kSuccess; }
+CUresult cuEventSynchronize(void *) { return kSuccess; }
+CUresult cuModuleLoadData(Module **module, const void *image) {
+  std::istringstream words(static_cast<const char *>(image));
+  std::string magic;
+  if (!(words >> magic) || magic != "FAKE")
+    return kInvalidImage;
+  *module = new Module();
+  for (std::string name; words >> name;)
+    (*module)->kernels.push_back(name);
+  return kSuccess;
+}
+CUresult cuModuleUnload(Module *module) {
+  delete module;
+  return kSuccess;
+}
+CUresult cuModuleGetFunction(Function **function, Module *module,
+                             const char *name) {
+  for (const std::string &kernel : module->kernels)
+    if (kernel == name) {
+      static std::vector<Function *> functions; // lives with the process
+      functions.push_back(new Function{kernel});
+      *function = functions.back();
+      return kSuccess;
+    }
+  return kNotFound;
+}
+CUresult cuLaunchKernel(Function *function, unsigned, unsigned, unsigned,
+                        unsigned, unsigned, unsigned, unsigned, Stream *stream,
+                        void **arguments, void **) {
+  Launch launch = kernelBody(function->name, arguments);
+  if (!launch)
+    return kInvalidValue;
+  if (stream->capturing)
+    stream->captured.push_back(launch);
+  else
+    run(launch);
+  return kSuccess;
+}
+CUresult cuStreamBeginCapture_v2(Stream *stream, int) {
+  stream->capturing = true;
+  stream->captured.clear();
+  return kSuccess;
+}
+CUresult cuStreamEndCapture(Stream *stream, Graph **graph) {
+  stream->capturing = false;
+  *graph = new Graph{stream->captured};
+  return kSuccess;
+}
+CUresult cuGraphInstantiateWithFlags(Graph **exec, Graph *graph,
+                                     unsigned long long) {
+  *exec = new Graph(*graph);
+  return kSuccess;
+}
+CUresult cuGraphLaunch(Graph *exec, Stream *) {
+  for (const Launch &launch : exec->launches)
+    run(launch);
+  return kSuccess;
+}
+CUresult cuGraphExecDestroy(Graph *exec) {
+  delete exec;
+  return kSuccess;
+}
+CUresult cuGraphDestroy(Graph *graph) {
+  delete graph;
+  return kSuccess;
+}
+
+} // extern "C"
