@@ -31,7 +31,7 @@ ArgSpec readArg(std::istream &in, const std::string &entry) {
   ArgSpec arg;
   if (!(in >> word >> role >> dtype >> arg.bound >> rank) || word != "arg" ||
       role < 0 || role > static_cast<int>(ArgRole::Output) || dtype < 0 ||
-      dtype > 2 || rank > 8)
+      dtype > static_cast<int>(DType::U8) || rank > 8)
     throw malformed("bad argument of entry '" + entry + "'");
   arg.role = static_cast<ArgRole>(role);
   arg.dtype = static_cast<DType>(dtype);

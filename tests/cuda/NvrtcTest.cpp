@@ -6,6 +6,7 @@
 #include "kiln/Cuda.h"
 #include "kiln/models/LeNet.h"
 #include "kiln/runtime/Error.h"
+#include "kiln/runtime/Random.h"
 
 #include <catch2/catch.hpp>
 
@@ -125,6 +126,28 @@ TEST_CASE("Adam and RMSProp steps compile without spills") {
       INFO("kernel " << k.kernel);
       CHECK(k.spillStoreBytes + k.spillLoadBytes == 0);
     }
+  }
+}
+
+TEST_CASE("Losses with every reduction and their gradients compile") {
+  ScratchCache cache;
+  Generator gen(1);
+  Graph graph;
+  Var w = graph.param("w", normalTensor({3, 5}, gen));
+  Var h = matmul(graph.input("x", {8, 3}), w);
+  Var labels = graph.input("labels", {8}, DType::I64);
+  Var target = graph.input("target", {8, 5});
+  Var y = sum(crossEntropy(h, labels, Reduction::None), {0}) +
+          mean(mseLoss(h, target, Reduction::None), {0, 1}) +
+          crossEntropy(h, labels, Reduction::Sum) +
+          mseLoss(h, target, Reduction::Sum) + crossEntropy(h, labels) +
+          mseLoss(h, target);
+  cuda::CompiledImage image = cuda::compileCuda(
+      generateCudaFunction(graph, y, /*gradient=*/true).source, "sm_80");
+  CHECK(image.resources.size() > 5);
+  for (const cuda::KernelResources &k : image.resources) {
+    INFO("kernel " << k.kernel);
+    CHECK(k.spillStoreBytes + k.spillLoadBytes == 0);
   }
 }
 

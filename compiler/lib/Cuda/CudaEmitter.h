@@ -64,7 +64,8 @@ public:
   mutable mlir::func::FuncOp fn; // MLIR op handles have no const methods
 };
 
-/// "float", "double" or "long long": the C type of a tensor's elements.
+/// "float", "double", "long long" or "unsigned char": the C type of a
+/// tensor's elements.
 std::string cType(mlir::Type tensorOrElement);
 /// A C literal of `value` for elements of `element`'s type.
 std::string literal(double value, mlir::Type element);

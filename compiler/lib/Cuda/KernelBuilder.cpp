@@ -63,6 +63,8 @@ std::string cType(Type type) {
     return "float";
   if (type.isF64())
     return "double";
+  if (type.isInteger(8))
+    return "unsigned char";
   return "long long";
 }
 

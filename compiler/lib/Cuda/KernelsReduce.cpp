@@ -284,14 +284,26 @@ LogicalResult emitLossOp(Operation *op, const EntryContext &,
   if (auto mse = dyn_cast<MseLossOp>(op)) {
     Value input = mse.getInput(), result = mse.getResult();
     int64_t count = numElements(input);
-    std::string t = cType(result.getType());
+    Type type = result.getType();
+    std::string t = cType(type);
+    LossReduction reduction = mse.getReduction();
     KernelBuilder &k = make("mse_loss");
-    k.comment("mean squared error over " + shapeText(shapeOf(input)) +
+    k.use({{input, "input"}, {mse.getTarget(), "target"}});
+    if (reduction == LossReduction::None) {
+      k.comment("squared error over " + shapeText(shapeOf(input)) +
+                ", one thread per element");
+      k.threadPerElement(count);
+      k.line("const {} d = {} - {};", t, k.at(input, "input", "i"),
+             k.at(mse.getTarget(), "target", "i"));
+      k.line("{}[i] = d * d;", k.out(result, "loss"));
+      return success();
+    }
+    k.comment(std::string(reduction == LossReduction::Mean ? "mean" : "sum") +
+              " of squared errors over " + shapeText(shapeOf(input)) +
               ", one block");
     k.setGeometry({1, 1, 1},
                   {static_cast<uint32_t>(reductionBlockSize(count)), 1, 1});
-    k.use({{input, "input"}, {mse.getTarget(), "target"}});
-    k.line("{} acc = {};", t, literal(0.0, result.getType()));
+    k.line("{} acc = {};", t, literal(0.0, type));
     k.open("for (int j = threadIdx.x; j < {}; j += blockDim.x) {{", count);
     k.line("const {} d = {} - {};", t, k.at(input, "input", "j"),
            k.at(mse.getTarget(), "target", "j"));
@@ -299,22 +311,40 @@ LogicalResult emitLossOp(Operation *op, const EntryContext &,
     k.close();
     k.line("acc = kiln_block_sum(acc);");
     k.line("if (threadIdx.x == 0)");
-    k.line("  {}[0] = acc * {};", k.out(result, "loss"),
-           literal(1.0 / count, result.getType()));
+    k.line("  {}[0] = acc{};", k.out(result, "loss"),
+           reduction == LossReduction::Mean ? " * " + literal(1.0 / count, type)
+                                            : std::string());
     return success();
   }
   if (auto ce = dyn_cast<SoftmaxCrossEntropyOp>(op)) {
     Value logits = ce.getLogits(), result = ce.getResult();
     int64_t rows = shapeOf(logits)[0], classes = shapeOf(logits)[1];
-    std::string t = cType(result.getType());
+    Type type = result.getType();
+    std::string t = cType(type);
+    LossReduction reduction = ce.getReduction();
     KernelBuilder &k = make("softmax_cross_entropy");
-    k.comment(fmt::format("mean cross-entropy of softmax over {} rows of {} "
+    k.use({{logits, "logits"}, {ce.getLabels(), "labels"}});
+    if (reduction == LossReduction::None) {
+      k.comment(fmt::format("cross-entropy of softmax per row, {} rows of {} "
+                            "classes: a thread per row",
+                            rows, classes));
+      k.threadPerElement(rows, "row");
+      k.line("constexpr int CLASSES = {};", classes);
+      emitRowSoftmax(k, logits, t, "row");
+      emitLabel(k, ce.getLabels(), "row");
+      k.line("{}[row] = (max + {}(sum)) - {};", k.out(result, "loss"),
+             t == "float" ? "logf" : "log",
+             k.at(logits, "logits", "row * CLASSES + label"));
+      return success();
+    }
+    k.comment(fmt::format("{} cross-entropy of softmax over {} rows of {} "
                           "classes: one block, a thread per row",
+                          reduction == LossReduction::Mean ? "mean" : "summed",
                           rows, classes));
     int64_t block = std::min<int64_t>(256, (rows + 31) / 32 * 32);
     k.setGeometry({1, 1, 1}, {static_cast<uint32_t>(block), 1, 1});
     k.line("constexpr int ROWS = {}, CLASSES = {};", rows, classes);
-    k.line("{} acc = {};", t, literal(0.0, result.getType()));
+    k.line("{} acc = {};", t, literal(0.0, type));
     k.open("for (int row = threadIdx.x; row < ROWS; row += blockDim.x) {{");
     emitRowSoftmax(k, logits, t, "row");
     emitLabel(k, ce.getLabels(), "row");
@@ -323,8 +353,9 @@ LogicalResult emitLossOp(Operation *op, const EntryContext &,
     k.close();
     k.line("acc = kiln_block_sum(acc);");
     k.line("if (threadIdx.x == 0)");
-    k.line("  {}[0] = acc * {};", k.out(result, "loss"),
-           literal(1.0 / rows, result.getType()));
+    k.line("  {}[0] = acc{};", k.out(result, "loss"),
+           reduction == LossReduction::Mean ? " * " + literal(1.0 / rows, type)
+                                            : std::string());
     return success();
   }
   auto back = cast<SoftmaxCrossEntropyBackwardOp>(op);
@@ -332,18 +363,34 @@ LogicalResult emitLossOp(Operation *op, const EntryContext &,
   int64_t rows = shapeOf(logits)[0], classes = shapeOf(logits)[1];
   Type type = result.getType();
   std::string t = cType(type);
+  LossReduction reduction = back.getReduction();
   KernelBuilder &k = make("softmax_cross_entropy_backward");
-  k.comment(fmt::format("gradient of softmax cross-entropy for {} rows of "
-                        "{} classes: (softmax - onehot) * grad / {}",
-                        rows, classes, rows));
+  k.use({{back.getGrad(), "grad"},
+         {logits, "logits"},
+         {back.getLabels(), "labels"}});
+  // Row factor: its own loss's gradient (none), the scalar gradient (sum),
+  // or that over the row count (mean).
+  std::string scale =
+      reduction == LossReduction::None  ? k.at(back.getGrad(), "grad", "row")
+      : reduction == LossReduction::Sum ? k.at(back.getGrad(), "grad", "0")
+                                        : k.at(back.getGrad(), "grad", "0") +
+                                              " * " + literal(1.0 / rows, type);
+  k.comment(fmt::format("gradient of softmax cross-entropy ({}) for {} rows "
+                        "of {} classes: (softmax - onehot) * {}",
+                        reduction == LossReduction::None  ? "per row"
+                        : reduction == LossReduction::Sum ? "summed"
+                                                          : "mean",
+                        rows, classes,
+                        reduction == LossReduction::None  ? "grad[row]"
+                        : reduction == LossReduction::Sum ? "grad"
+                                                          : "grad / rows"));
   k.comment("one thread per logit, each recomputing its row's softmax");
   k.threadPerElement(rows * classes);
   k.line("constexpr int CLASSES = {};", classes);
   k.line("const int row = i / CLASSES, j = i % CLASSES;");
   emitRowSoftmax(k, logits, t, "row");
   emitLabel(k, back.getLabels(), "row");
-  k.line("const {} scale = {} * {};", t, k.at(back.getGrad(), "grad", "0"),
-         literal(1.0 / rows, type));
+  k.line("const {} scale = {};", t, scale);
   k.line("const {} p = {}({} - max) / sum;", t, t == "float" ? "expf" : "exp",
          k.at(logits, "logits", "i"));
   k.line("{}[i] = (p - (j == label ? {} : {})) * scale;",
