@@ -14,7 +14,9 @@
 
 namespace kiln::cli {
 
+/// The version number, and what --version prints: it and CUDA support.
 const char *version();
+std::string versionDetails();
 
 /// Where the data comes from and which model reads it.
 struct DataArgs {
@@ -83,6 +85,8 @@ struct CompileArgs {
   std::string model = "lenet";
   int64_t width = 1;
   std::string emit = "kiln";
+  std::string target = "cpu";
+  std::string arch = "sm_80";
   bool train = false;
   bool memoryReport = false;
   bool aot = false;
@@ -90,7 +94,6 @@ struct CompileArgs {
   std::string outputDir;
   std::string weightsPath;
   std::string cpu;
-  std::string target = "cpu";
   int64_t batchSize = 4;
   double lr = 0.001;
   double momentum = 0.9;

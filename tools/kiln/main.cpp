@@ -25,7 +25,7 @@ void addDataOptions(CLI::App *cmd, kiln::cli::DataArgs &data) {
 int main(int argc, char **argv) {
   CLI::App app{"kiln: a compiler and runtime for small convolutional networks"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("kiln ") + kiln::cli::version());
+  app.set_version_flag("--version", kiln::cli::versionDetails);
 
   kiln::cli::TrainArgs train;
   CLI::App *trainCmd =
@@ -107,7 +107,15 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--model", compile.model)->capture_default_str();
   compileCmd->add_option("--width", compile.width)->capture_default_str();
   compileCmd->add_option("--emit", compile.emit,
-                         "kiln, loops (alias: linalg) or llvm")
+                         "kiln, loops (alias: linalg) or llvm; with --target "
+                         "cuda: kiln, cuda (CUDA C++), plan (kernel launches), "
+                         "ptx (NVRTC's PTX) or resources (ptxas' registers "
+                         "and spills per kernel)")
+      ->capture_default_str();
+  compileCmd->add_option("--target", compile.target, "cpu or cuda")
+      ->capture_default_str();
+  compileCmd->add_option("--arch", compile.arch,
+                         "CUDA architecture for --emit ptx|resources")
       ->capture_default_str();
   compileCmd->add_flag("--train", compile.train,
                        "the training step (with --aot, --program: as well)");
@@ -123,10 +131,6 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--cpu", compile.cpu,
                          "--aot for another x86-64 CPU, e.g. x86-64-v2 "
                          "(default: this machine's)");
-  compileCmd
-      ->add_option("--target", compile.target,
-                   "--aot or --program for cpu (cuda: not built yet)")
-      ->capture_default_str();
   compileCmd->add_option("--weights", compile.weightsPath,
                          "weights to bundle with --aot or --program "
                          "(default: initial)");

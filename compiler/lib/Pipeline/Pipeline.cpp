@@ -196,47 +196,50 @@ void lowerToLlvm(ModuleOp module) {
   runPasses(module, buildLlvmPipeline, "lower the program to LLVM");
 }
 
+ArgSpec describeArgument(func::FuncOp fn, unsigned i) {
+  auto type = cast<ShapedType>(fn.getArgumentTypes()[i]);
+  ArgSpec arg;
+  arg.shape.assign(type.getShape().begin(), type.getShape().end());
+  Type element = type.getElementType();
+  arg.dtype = element.isF64()   ? DType::F64
+              : element.isF32() ? DType::F32
+                                : DType::I64;
+  auto stringAttr = [&](StringRef key) -> std::string {
+    if (auto attr = fn.getArgAttrOfType<StringAttr>(i, key))
+      return attr.getValue().str();
+    return "";
+  };
+  if (fn.getArgAttr(i, "kiln.arena")) {
+    arg.role = ArgRole::Arena;
+    arg.name = "arena";
+  } else if (auto output = fn.getArgAttrOfType<IntegerAttr>(i, "kiln.output")) {
+    arg.role = ArgRole::Output;
+    arg.name = "output" + std::to_string(output.getInt());
+  } else if (!stringAttr(kParamAttr).empty()) {
+    arg.role = ArgRole::Param;
+    arg.name = stringAttr(kParamAttr);
+  } else if (stringAttr("kiln.state") == "step") {
+    arg.role = ArgRole::Step;
+    arg.name = "step";
+  } else if (!stringAttr("kiln.state").empty()) {
+    arg.role = ArgRole::State;
+    arg.name = stringAttr("kiln.state");
+  } else {
+    arg.role = ArgRole::Input;
+    arg.name = stringAttr("kiln.input");
+    if (auto bound = fn.getArgAttrOfType<IntegerAttr>(i, "kiln.label_bound"))
+      arg.bound = bound.getInt();
+  }
+  return arg;
+}
+
 std::vector<EntryPoint> describeEntryPoints(ModuleOp module) {
   std::vector<EntryPoint> entries;
   for (auto fn : module.getOps<func::FuncOp>()) {
     EntryPoint entry;
     entry.name = fn.getName().str();
-    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
-      auto type = cast<MemRefType>(fn.getArgumentTypes()[i]);
-      ArgSpec arg;
-      arg.shape.assign(type.getShape().begin(), type.getShape().end());
-      Type element = type.getElementType();
-      arg.dtype = element.isF64()   ? DType::F64
-                  : element.isF32() ? DType::F32
-                                    : DType::I64;
-      auto stringAttr = [&](StringRef key) -> std::string {
-        if (auto attr = fn.getArgAttrOfType<StringAttr>(i, key))
-          return attr.getValue().str();
-        return "";
-      };
-      if (fn.getArgAttr(i, "kiln.arena")) {
-        arg.role = ArgRole::Arena;
-        arg.name = "arena";
-      } else if (auto output = fn.getArgAttrOfType<IntegerAttr>(i, "kiln.output")) {
-        arg.role = ArgRole::Output;
-        arg.name = "output" + std::to_string(output.getInt());
-      } else if (!stringAttr(kParamAttr).empty()) {
-        arg.role = ArgRole::Param;
-        arg.name = stringAttr(kParamAttr);
-      } else if (stringAttr("kiln.state") == "step") {
-        arg.role = ArgRole::Step;
-        arg.name = "step";
-      } else if (!stringAttr("kiln.state").empty()) {
-        arg.role = ArgRole::State;
-        arg.name = stringAttr("kiln.state");
-      } else {
-        arg.role = ArgRole::Input;
-        arg.name = stringAttr("kiln.input");
-        if (auto bound = fn.getArgAttrOfType<IntegerAttr>(i, "kiln.label_bound"))
-          arg.bound = bound.getInt();
-      }
-      entry.args.push_back(std::move(arg));
-    }
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      entry.args.push_back(describeArgument(fn, i));
     entries.push_back(std::move(entry));
   }
   return entries;
