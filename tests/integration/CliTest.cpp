@@ -33,7 +33,9 @@ fs::path scratchDir() {
 CliResult runKiln(const std::string &args) {
   const fs::path errPath = scratchDir() / "stderr.txt";
   // exec: the shell becomes kiln, so a signal shows as WIFSIGNALED.
-  const std::string command = std::string("exec '") + KILN_CLI + "' " + args +
+  const std::string command = std::string("KILN_CUDA_DRIVER=") +
+                              "libkiln-no-such-driver.so.1 exec '" + KILN_CLI +
+                              "' " + args +
                               " 2>'" + errPath.string() + "'";
   CliResult result;
   FILE *pipe = ::popen(command.c_str(), "r");
@@ -73,6 +75,21 @@ TEST_CASE("kiln train rejects a zero batch size") {
   CliResult r = runKiln("train --batch-size 0");
   requireUserError(r);
   CHECK(contains(r.err, "--batch-size"));
+}
+
+TEST_CASE("kiln --device cuda without a CUDA driver is one clear line") {
+  // KILN_CUDA_DRIVER names a library that does not exist, so this holds on
+  // a machine with a GPU too.
+  for (const char *command : {"train", "eval --weights x.safetensors",
+                              "bench"}) {
+    CliResult r = runKiln(std::string(command) + " --device cuda");
+    INFO(command);
+    requireUserError(r);
+    CHECK(contains(r.err, "no CUDA driver found"));
+  }
+  CliResult r = runKiln("train --device tpu");
+  requireUserError(r);
+  CHECK(contains(r.err, "choose cpu, cuda, cuda:N or best"));
 }
 
 TEST_CASE("kiln train names a missing data directory") {
@@ -258,7 +275,7 @@ TEST_CASE("kiln compile --aot writes an object file, a header and weights") {
   CliResult cuda =
       runKiln("compile --aot --target cuda -o '" + dir.string() + "'");
   requireUserError(cuda);
-  CHECK(contains(cuda.err, "--target cuda needs kiln's CUDA backend"));
+  CHECK(contains(cuda.err, "--aot writes CPU code only"));
 }
 
 TEST_CASE("kiln eval --program scores as kiln eval --weights does") {

@@ -29,6 +29,7 @@ int runBench(const BenchArgs &a) {
   spec.train = a.mode == "train";
   spec.predictBatch = spec.train ? 0 : a.batchSize;
   spec.fuse = !a.noFuse;
+  spec.device = parseDevice(a.device);
   using Clock = std::chrono::steady_clock;
   auto start = Clock::now();
   Program program = compile(*model, spec);
@@ -42,27 +43,29 @@ int runBench(const BenchArgs &a) {
     labels.data<int64_t>()[i] = static_cast<int64_t>(gen.below(10));
   auto step = [&] {
     if (spec.train)
-      program.trainStep(images, labels);
+      program.enqueueTrainStep(images, labels); // on a GPU: waits at the end
     else
       program.predict(images);
   };
   for (int64_t i = 0; i < std::min<int64_t>(a.steps / 10 + 1, 50); ++i)
     step(); // warm caches and pages
+  program.takeLosses();
   start = Clock::now();
   for (int64_t i = 0; i < a.steps; ++i)
     step();
+  program.takeLosses();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   std::printf("{\"mode\":\"%s\",\"model\":\"%s\",\"batch\":%lld,\"steps\":%lld,"
               "\"images_per_s\":%.1f,\"us_per_step\":%.2f,\"compile_s\":%.3f,"
-              "\"cached\":%s,\"peak_rss_mib\":%.1f}\n",
+              "\"cached\":%s,\"peak_rss_mib\":%.1f,\"device\":\"%s\"}\n",
               a.mode.c_str(), a.model.c_str(),
               static_cast<long long>(a.batchSize),
               static_cast<long long>(a.steps),
               a.steps * a.batchSize / seconds, 1e6 * seconds / a.steps,
               compileSeconds, a.cold ? "false" : "true",
-              usage.ru_maxrss / 1024.0);
+              usage.ru_maxrss / 1024.0, program.deviceDescription().c_str());
   return 0;
 }
 

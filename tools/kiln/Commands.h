@@ -4,6 +4,7 @@
 
 #include "kiln/runtime/Metrics.h"
 #include "kiln/runtime/Program.h"
+#include "kiln/runtime/Device.h"
 #include "kiln/runtime/data/Dataset.h"
 
 #include <cstdint>
@@ -43,6 +44,7 @@ struct TrainArgs {
   std::string savePath;
   std::string saveProgramPath;
   std::string resumePath;
+  std::string device = "cpu";
 };
 
 struct EvalArgs {
@@ -52,6 +54,7 @@ struct EvalArgs {
   int64_t batchSize = 1000;
   std::string metricsPath;
   std::string confusionPath;
+  std::string device = "cpu";
 };
 
 struct ShowBatchArgs {
@@ -69,6 +72,7 @@ struct BenchArgs {
   int64_t batchSize = 4;
   int64_t steps = 1000;
   bool cold = false;
+  std::string device = "cpu";
   bool noFuse = false;
 };
 
@@ -116,6 +120,8 @@ int runSummary(const std::string &model, int64_t width);
 /// dataset's train or test split.
 std::string modelName(const DataArgs &data);
 Dataset loadSplit(const DataArgs &data, bool train);
+/// --device: cpu, cuda, cuda:N or best; a CUDA device must be usable here.
+Device parseDevice(const std::string &text);
 
 /// JSON lines for --metrics, written as they come so a run can be watched.
 class MetricsLog {

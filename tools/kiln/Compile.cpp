@@ -116,7 +116,8 @@ int runCompile(const CompileArgs &a) {
   if (a.target != "cpu" && a.target != "cuda")
     throw Error("unknown --target '" + a.target + "'; choose cpu or cuda");
   if (a.aot && a.target == "cuda")
-    throw Error("--aot writes CPU code only; drop --target cuda");
+    throw Error("--aot writes CPU code only; drop --target cuda (CUDA "
+                "bundles are not built yet: use --target cuda --emit plan)");
   if (a.aot)
     return runAot(a);
   if (a.program)

@@ -25,6 +25,7 @@ Program compileWithWeights(const EvalArgs &a) {
   spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
   spec.train = false;
   spec.predictBatch = a.batchSize;
+  spec.device = parseDevice(a.device);
   return compile(*model, spec);
 }
 
@@ -60,6 +61,7 @@ Program loadForEval(const std::string &path, const Dataset &test,
 
 int runEval(const EvalArgs &a) {
   checkPositive("--batch-size", double(a.batchSize));
+  parseDevice(a.device); // fails first on a machine without the device
   if (a.weightsPath.empty() && a.programPath.empty())
     throw Error("kiln eval needs --weights FILE (a state dict or checkpoint "
                 "written by kiln train --save) or --program FILE (a program "

@@ -50,6 +50,24 @@ std::string modelName(const DataArgs &data) {
               "'; choose fashion-mnist or cifar10");
 }
 
+Device parseDevice(const std::string &text) {
+  Device device = Device::cpu();
+  if (text == "best") {
+    device = Device::best();
+  } else if (text == "cuda") {
+    device = Device::cuda(0);
+  } else if (text.rfind("cuda:", 0) == 0 && text.size() > 5 &&
+             text.find_first_not_of("0123456789", 5) == std::string::npos &&
+             text.size() < 9) {
+    device = Device::cuda(std::stoi(text.substr(5)));
+  } else if (text != "cpu") {
+    throw Error("unknown --device '" + text +
+                "'; choose cpu, cuda, cuda:N or best");
+  }
+  device.checkUsable(); // "no CUDA driver found (...)" on a machine without
+  return device;
+}
+
 Dataset loadSplit(const DataArgs &data, bool train) {
   modelName(data); // checks the dataset and model fit
   if (data.dataset == "cifar10") {

@@ -40,6 +40,7 @@ int runTrain(const TrainArgs &a) {
     throw Error("--workers must be >= 0, got " + std::to_string(a.workers));
   if (a.momentum < 0)
     throw Error("--momentum must be >= 0, got " + std::to_string(a.momentum));
+  Device device = parseDevice(a.device); // before the data loads
   std::string name = modelName(a.data);
   Dataset train = loadSplit(a.data, /*train=*/true);
   Dataset test = loadSplit(a.data, /*train=*/false);
@@ -68,13 +69,15 @@ int runTrain(const TrainArgs &a) {
                 "'; choose sgd, adam or rmsprop");
   }
   spec.predictBatch = 1000;
+  spec.device = device;
   auto compileStart = Clock::now();
   Program program = compile(*model, spec);
-  std::fprintf(stderr, "compiled %s (%lld parameters) in %.2f s\n",
+  std::fprintf(stderr, "compiled %s (%lld parameters) for %s in %.2f s\n",
                name.c_str(), static_cast<long long>(model->parameterCount()),
-               secondsSince(compileStart));
+               program.deviceDescription().c_str(), secondsSince(compileStart));
   if (!a.resumePath.empty()) {
     loadCheckpoint(a.resumePath, program);
+    program.pushToDevice();
     std::fprintf(stderr, "resumed from %s after %lld steps\n",
                  a.resumePath.c_str(),
                  static_cast<long long>(program.stepsTaken()));
@@ -106,28 +109,30 @@ int runTrain(const TrainArgs &a) {
   int64_t seen = 0;
   for (int64_t epoch = 1; epoch <= a.epochs; ++epoch) {
     loader.startEpoch();
-    double running = 0;
+    program.takeLosses(); // the last epoch's steps past its last report
     auto windowStart = Clock::now();
     int64_t count = 0;
     for (int64_t step = 1; step <= steps && loader.next(images, labels, count);
          ++step) {
-      running += program.trainStep(images, labels);
+      // On a GPU this returns at once and the next batch uploads meanwhile.
+      program.enqueueTrainStep(images, labels);
       seen += a.batchSize;
       if (step % a.logEvery == 0) {
+        auto [lossSum, losses] = program.takeLosses();
+        double running = lossSum / static_cast<double>(losses);
         double rate = a.logEvery * a.batchSize / secondsSince(windowStart);
         if (tty)
           std::printf("\r\033[K");
         std::printf("[%lld, %5lld] loss: %.3f\n", static_cast<long long>(epoch),
-                    static_cast<long long>(step), running / a.logEvery);
+                    static_cast<long long>(step), running);
         std::fflush(stdout);
         char line[200];
         std::snprintf(line, sizeof line,
                       "{\"epoch\":%lld,\"step\":%lld,\"loss\":%.6f,"
                       "\"images_per_s\":%.1f}",
                       static_cast<long long>(epoch),
-                      static_cast<long long>(step), running / a.logEvery, rate);
+                      static_cast<long long>(step), running, rate);
         metrics.write(line);
-        running = 0;
         windowStart = Clock::now();
       } else if (tty && step % 100 == 0) {
         printProgress(epoch, step, steps, seen / secondsSince(trainStart));

@@ -62,6 +62,9 @@ int main(int argc, char **argv) {
   trainCmd->add_option("--save-program", train.saveProgramPath,
                        "write the trained program (graph and weights) to a "
                        "program file for kiln eval --program");
+  trainCmd->add_option("--device", train.device,
+                         "where to run: cpu, cuda, cuda:N or best (a GPU if there is one)")
+      ->capture_default_str();
   trainCmd->add_option("--resume", train.resumePath,
                        "start from a checkpoint written by --save");
 
@@ -86,6 +89,9 @@ int main(int argc, char **argv) {
       ->excludes(evalCmd->get_option("--width"));
   evalCmd->add_option("--metrics", eval.metricsPath,
                       "write JSON lines of metrics to this file");
+  evalCmd->add_option("--device", eval.device,
+                         "where to run: cpu, cuda, cuda:N or best (a GPU if there is one)")
+      ->capture_default_str();
   evalCmd->add_option("--confusion", eval.confusionPath,
                       "write the confusion matrix as a PNG picture");
 
@@ -162,6 +168,9 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   benchCmd->add_option("--batch-size", bench.batchSize)->capture_default_str();
   benchCmd->add_option("--steps", bench.steps)->capture_default_str();
+  benchCmd->add_option("--device", bench.device,
+                         "where to run: cpu, cuda, cuda:N or best (a GPU if there is one)")
+      ->capture_default_str();
   benchCmd->add_flag("--cold", bench.cold,
                      "compile without the program cache (cold compile time)");
   benchCmd->add_flag("--no-fuse", bench.noFuse,

@@ -4,6 +4,7 @@
 #define KILN_COMPILER_H
 
 #include "kiln/nn/Module.h"
+#include "kiln/runtime/Device.h"
 #include "kiln/runtime/Program.h"
 
 #include <string>
@@ -63,6 +64,12 @@ struct CompileSpec {
   int64_t evalBatch = 0;      ///< compile eval_step for this batch (0: none)
   bool gradient = false;      ///< also keep loss and loss_grad entries
   bool fuse = true;           ///< run kiln-fuse (see docs/passes.md)
+  /// Where the entry points run: the CPU, or a CUDA device, for which the
+  /// program is also generated as CUDA kernels, compiled by NVRTC for that
+  /// GPU and run through a CUDA graph (Device::best() picks one if there is
+  /// one). Compiling for a CUDA device on a machine without one throws
+  /// kiln::Error ("no CUDA driver found ...").
+  Device device = Device::cpu();
 };
 
 /// The stages `kiln compile --emit` can print.

@@ -19,6 +19,12 @@ cuda::CudaProgram generateCuda(nn::Module &model, const CompileSpec &spec);
 /// for the CPU: entry "f" and, with `gradient`, "f_grad".
 cuda::CudaProgram generateCudaFunction(Graph &graph, Var result, bool gradient);
 
+/// Generates `model`'s CUDA plan for `spec`, compiles it with NVRTC for the
+/// GPU spec.device names (PTX if NVRTC does not know it yet) and makes
+/// `program`, compiled from the same model and spec, run there. compile()
+/// calls it for a CUDA spec.device.
+void attachCuda(Program &program, nn::Module &model, const CompileSpec &spec);
+
 } // namespace kiln
 
 #endif // KILN_CUDA_H

@@ -531,11 +531,10 @@ namespace kiln {
 
 cuda::CudaProgram generateCuda(nn::Module &model, const CompileSpec &spec) {
   auto context = makeContext();
-  // kiln-fuse's backward and linear rules have no CUDA kernels yet; the
-  // emitter groups elementwise chains itself.
-  CompileSpec unfused = spec;
-  unfused.fuse = false;
-  OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, unfused);
+  // kiln-fuse's backward and linear rules have no CUDA kernels yet (the
+  // emitter groups elementwise chains itself): only the forward conv rule.
+  OwningOpRef<ModuleOp> module =
+      buildKilnModule(*context, model, spec, /*forwardFuseOnly=*/true);
   return cudagen::generateCudaProgram(*module);
 }
 

@@ -1,5 +1,6 @@
 // The public compile API: trace, transform, lower, print or JIT.
 #include "kiln/Compiler.h"
+#include "kiln/Cuda.h"
 
 #include "../Frontend/Importer.h"
 #include "Cache.h"
@@ -110,9 +111,14 @@ static Program finish(std::unique_ptr<MLIRContext> context,
 }
 
 Program compile(nn::Module &model, const CompileSpec &spec) {
+  spec.device.checkUsable(); // before any work: "no CUDA driver found ..."
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
-  return finish(std::move(context), std::move(module), model.namedParameters());
+  Program program =
+      finish(std::move(context), std::move(module), model.namedParameters());
+  if (!spec.device.isCpu())
+    attachCuda(program, model, spec);
+  return program;
 }
 
 AotBundle compileAot(nn::Module &model, const CompileSpec &spec,

@@ -92,7 +92,8 @@ void addOptimizerStep(OpPassManager &pm, const CompileSpec &spec) {
 }
 
 OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
-                                      const CompileSpec &spec) {
+                                      const CompileSpec &spec,
+                                      bool forwardFuseOnly) {
   if (spec.inputShape.size() != 4)
     throw Error("the input shape must be [batch, channels, height, width], "
                 "got " + shapeString(spec.inputShape));
@@ -144,8 +145,11 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
           addOptimizerStep(pm, spec); // train_step = loss_grad + update
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
-        if (spec.fuse) // conv + relu + max_pool2d → conv2d_relu_pool
-          pm.addNestedPass<func::FuncOp>(createKilnFuse());
+        if (spec.fuse) {
+          KilnFuseOptions options;
+          options.forwardOnly = forwardFuseOnly;
+          pm.addNestedPass<func::FuncOp>(createKilnFuse(options));
+        }
       },
       "derive the training program");
   if (!spec.gradient) {

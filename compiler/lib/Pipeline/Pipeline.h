@@ -28,9 +28,11 @@ void addOptimizerStep(mlir::OpPassManager &pm, const CompileSpec &spec);
 
 /// Traces `model` into loss / predict functions and runs the kiln-level
 /// pipeline: autodiff, optimizer step, canonicalize, CSE.
+/// With `forwardFuseOnly`, kiln-fuse applies its forward conv rule only.
 mlir::OwningOpRef<mlir::ModuleOp> buildKilnModule(mlir::MLIRContext &context,
                                                   nn::Module &model,
-                                                  const CompileSpec &spec);
+                                                  const CompileSpec &spec,
+                                                  bool forwardFuseOnly = false);
 
 /// The passes of each lowering stage, also registered for kiln-opt.
 void buildLoopsPipeline(mlir::OpPassManager &pm);

@@ -1,0 +1,21 @@
+// attachCuda: a compiled program's entry points moved onto a GPU.
+#include "kiln/Cuda.h"
+
+#include "kiln/runtime/Nvrtc.h"
+#include "kiln/runtime/cuda/Driver.h"
+#include "kiln/runtime/cuda/Executor.h"
+
+#include <memory>
+
+namespace kiln {
+
+void attachCuda(Program &program, nn::Module &model, const CompileSpec &spec) {
+  spec.device.checkUsable();
+  cuda::DeviceInfo info = cuda::Driver::get().device(spec.device.index());
+  cuda::CudaProgram plan = generateCuda(model, spec);
+  cuda::CompiledImage image = cuda::compileCuda(plan.source, info.arch());
+  program.attachDevice(std::make_shared<cuda::Executor>(
+      std::move(plan), image.image, info.index, program.namedParameters()));
+}
+
+} // namespace kiln

@@ -1,0 +1,161 @@
+// The CUDA executor behind kiln::Program, run against the host-side fake
+// driver (FakeDriver.cpp): a hand-written plan whose kernels the fake knows
+// checks parameter residency, double-buffered inputs, the step counter,
+// outputs, graph replay per buffer set, enqueued steps and their losses.
+#include "kiln/runtime/CudaProgram.h"
+#include "kiln/runtime/Error.h"
+#include "kiln/runtime/Program.h"
+#include "kiln/runtime/cuda/Executor.h"
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+
+using Catch::Matchers::Contains;
+using namespace kiln;
+using kiln::cuda::KernelArg;
+
+namespace {
+
+ArgSpec arg(ArgRole role, const std::string &name, std::vector<int64_t> shape,
+            DType dtype = DType::F32) {
+  return ArgSpec{role, name, std::move(shape), dtype, 0};
+}
+
+cuda::KernelLaunch launch(const std::string &kernel,
+                          std::vector<KernelArg> args) {
+  cuda::KernelLaunch l;
+  l.kernel = kernel;
+  l.block = {32, 1, 1};
+  l.args = std::move(args);
+  return l;
+}
+
+/// train_step(w; step; x, labels) -> loss = sum(w + x), then w += x;
+/// predict(w; x) -> w + x; probe(step) -> step.
+cuda::CudaProgram plan() {
+  cuda::CudaProgram p;
+  p.source = "FAKE fake_add4 fake_sum4 fake_step";
+  cuda::CudaEntry train;
+  train.name = "train_step";
+  train.args = {arg(ArgRole::Param, "w", {4}),
+                arg(ArgRole::Step, "step", {}, DType::I64),
+                arg(ArgRole::Input, "x", {4}),
+                arg(ArgRole::Input, "labels", {1}, DType::I64),
+                arg(ArgRole::Output, "loss", {})};
+  train.arenaBytes = 256;
+  train.launches = {
+      launch("fake_add4", {KernelArg::argument(0), KernelArg::argument(2),
+                           KernelArg::arena(0)}),
+      launch("fake_sum4", {KernelArg::arena(0), KernelArg::argument(4)}),
+      launch("fake_add4", {KernelArg::argument(0), KernelArg::argument(2),
+                           KernelArg::argument(0)})};
+  cuda::CudaEntry predict;
+  predict.name = "predict";
+  predict.args = {arg(ArgRole::Param, "w", {4}), arg(ArgRole::Input, "x", {4}),
+                  arg(ArgRole::Output, "y", {4})};
+  predict.launches = {launch("fake_add4", {KernelArg::argument(0),
+                                           KernelArg::argument(1),
+                                           KernelArg::argument(2)})};
+  cuda::CudaEntry probe;
+  probe.name = "probe";
+  probe.args = {arg(ArgRole::Step, "step", {}, DType::I64),
+                arg(ArgRole::Output, "seen", {})};
+  probe.launches = {launch("fake_step", {KernelArg::argument(0),
+                                         KernelArg::argument(1)})};
+  p.entries = {train, predict, probe};
+  return p;
+}
+
+/// The CPU side: entry points with the same arguments and no code (the
+/// device runs them all).
+Program program(Tensor w) {
+  std::vector<EntryPoint> entries;
+  for (const cuda::CudaEntry &e : plan().entries)
+    entries.push_back(EntryPoint{e.name, nullptr, e.args});
+  return Program(entries, {{"w", w}}, nullptr);
+}
+
+Tensor vec(std::vector<float> values) {
+  Tensor t = Tensor::empty({static_cast<int64_t>(values.size())});
+  std::copy(values.begin(), values.end(), t.data<float>());
+  return t;
+}
+
+} // namespace
+
+TEST_CASE("A program attached to the CUDA executor runs its entries there",
+          "[cuda]") {
+  Tensor w = vec({1, 1, 1, 1});
+  Program p = program(w);
+  cuda::CudaProgram cudaPlan = plan();
+  auto executor = std::make_shared<cuda::Executor>(cudaPlan, cudaPlan.source,
+                                                   0, p.namedParameters());
+  p.attachDevice(executor);
+  CHECK(p.deviceDescription() == "cuda:0 (kiln fake GPU, sm_90)");
+
+  Tensor x = vec({1, 2, 3, 4});
+  Tensor labels = Tensor::zeros({1}, DType::I64); // unused by the kernels
+  // Step 1: loss = sum(1 + x) = 14, then w = 1 + x on the device only.
+  CHECK(p.trainStep(x, labels) == 14.0);
+  CHECK(w.data<float>()[0] == 1.0f); // the host copy waits for a pull
+  // Step 2 reads the other input buffer set: sum(w + x) = 24.
+  CHECK(p.trainStep(x, labels) == 24.0);
+  CHECK(p.stepsTaken() == 2);
+  CHECK(p.namedParameters()[0].second.data<float>()[3] == 1.0f + 2 * 4.0f);
+
+  // Predict: w + x, with the updated w.
+  const Tensor &y = p.run("predict", {vec({0, 0, 0, 10})}).at(0);
+  CHECK(y.data<float>()[0] == 3.0f);
+  CHECK(y.data<float>()[3] == 19.0f);
+
+  // The step counter reaches the kernels as the Program keeps it.
+  p.setStepsTaken(41);
+  CHECK(p.run("probe", {}).at(0).item() == 41.0);
+}
+
+TEST_CASE("Enqueued train steps keep every loss until taken", "[cuda]") {
+  Tensor w = vec({0, 0, 0, 0});
+  Program p = program(w);
+  cuda::CudaProgram cudaPlan = plan();
+  p.attachDevice(std::make_shared<cuda::Executor>(cudaPlan, cudaPlan.source,
+                                                  0, p.namedParameters()));
+  // Each step adds x to w; losses are sum(w + x) with w before the step.
+  double expected = 0.0;
+  float sumW = 0.0f;
+  Tensor labels = Tensor::zeros({1}, DType::I64);
+  for (int k = 1; k <= 5; ++k) {
+    // A new batch tensor each time, overwritten after enqueueing: the
+    // executor staged its own copy.
+    Tensor x = vec({float(k), 0, 0, 0});
+    p.enqueueTrainStep(x, labels);
+    x.data<float>()[0] = -100.0f;
+    expected += sumW + k;
+    sumW += k;
+  }
+  CHECK(p.stepsTaken() == 5);
+  auto [sum, count] = p.takeLosses();
+  CHECK(count == 5);
+  CHECK(sum == expected);
+  auto [none, zero] = p.takeLosses();
+  CHECK(zero == 0);
+  CHECK(none == 0.0);
+  CHECK(p.namedParameters()[0].second.data<float>()[0] == 15.0f);
+  // A label outside the bound is still refused before anything is enqueued.
+  CHECK_THROWS_WITH(p.enqueueTrainStep(vec({1, 2, 3, 4}), Tensor::zeros({2}, DType::I64)),
+                    Contains("input 'labels'"));
+}
+
+TEST_CASE("The executor refuses a plan the model does not fit", "[cuda]") {
+  cuda::CudaProgram cudaPlan = plan();
+  std::vector<std::pair<std::string, Tensor>> wrongShape = {
+      {"w", Tensor::zeros({5})}};
+  CHECK_THROWS_WITH(cuda::Executor(cudaPlan, cudaPlan.source, 0, wrongShape),
+                    Contains("parameter 'w' has shape [5]") &&
+                        Contains("compiled for [4]"));
+  CHECK_THROWS_WITH(cuda::Executor(cudaPlan, cudaPlan.source, 0, {}),
+                    Contains("needs parameter 'w'"));
+  CHECK_THROWS_WITH(cuda::Executor(cudaPlan, "not an image", 0,
+                                   {{"w", Tensor::zeros({4})}}),
+                    Contains("CUDA_ERROR_INVALID_IMAGE"));
+}
