@@ -111,6 +111,7 @@ int runAot(const CompileArgs &a) {
   spec.sgd.momentum = a.momentum;
   spec.train = a.train;
   spec.predictBatch = a.batchSize;
+  spec.threads = static_cast<int>(a.threads);
   std::string prefix = a.model;
   for (char &c : prefix) {
     if (!std::isalnum(static_cast<unsigned char>(c)))

@@ -46,6 +46,7 @@ struct EvalArgs {
   DataArgs data;
   std::string weightsPath;
   int64_t batchSize = 1000;
+  int64_t threads = 0;
   std::string metricsPath;
   std::string confusionPath;
 };
@@ -64,6 +65,7 @@ struct BenchArgs {
   std::string mode = "train";
   int64_t batchSize = 4;
   int64_t steps = 1000;
+  int64_t threads = 0;
   bool cold = false;
 };
 
@@ -85,6 +87,7 @@ struct CompileArgs {
   std::string outputDir;
   std::string weightsPath;
   std::string cpu;
+  int64_t threads = 0;
   int64_t batchSize = 4;
   double lr = 0.001;
   double momentum = 0.9;

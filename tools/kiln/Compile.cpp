@@ -76,6 +76,7 @@ int runCompile(const CompileArgs &a) {
   spec.sgd.momentum = a.momentum;
   spec.train = a.train;
   spec.predictBatch = a.train ? 0 : a.batchSize;
+  spec.threads = static_cast<int>(a.threads);
   if (a.memoryReport) {
     printMemoryReport(compile(*model, spec));
     return 0;

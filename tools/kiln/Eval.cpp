@@ -26,6 +26,7 @@ int runEval(const EvalArgs &a) {
   spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
   spec.train = false;
   spec.predictBatch = a.batchSize;
+  spec.threads = static_cast<int>(a.threads);
   Program program = compile(*model, spec);
 
   MetricsLog metrics(a.metricsPath);

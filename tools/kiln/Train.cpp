@@ -67,6 +67,7 @@ int runTrain(const TrainArgs &a) {
                 "'; choose sgd, adam or rmsprop");
   }
   spec.predictBatch = 1000;
+  spec.threads = static_cast<int>(a.threads);
   auto compileStart = Clock::now();
   Program program = compile(*model, spec);
   std::fprintf(stderr, "compiled %s (%lld parameters) in %.2f s\n",

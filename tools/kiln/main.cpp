@@ -23,6 +23,9 @@ void addDataOptions(CLI::App *cmd, kiln::cli::DataArgs &data) {
 } // namespace
 
 int main(int argc, char **argv) {
+  const char *threadsHelp =
+      "threads the compiled code runs on (0: every core); results may "
+      "differ by float rounding between thread counts";
   CLI::App app{"kiln: a compiler and runtime for small convolutional networks"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("kiln ") + kiln::cli::version());
@@ -41,8 +44,8 @@ int main(int argc, char **argv) {
                        "SGD and RMSProp momentum")
       ->capture_default_str();
   trainCmd->add_option("--seed", train.seed)->capture_default_str();
-  trainCmd->add_option("--threads", train.threads,
-                       "worker threads (accepted; v0 code runs on one thread)")
+  trainCmd->add_option("--threads", train.threads, threadsHelp)
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   trainCmd->add_option("--workers", train.workers,
                        "loader threads preparing batches ahead (0: none)")
@@ -70,6 +73,9 @@ int main(int argc, char **argv) {
                       "state dict or checkpoint (safetensors), or a PyTorch .pt state_dict")
       ->required();
   evalCmd->add_option("--batch-size", eval.batchSize)->capture_default_str();
+  evalCmd->add_option("--threads", eval.threads, threadsHelp)
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   evalCmd->add_option("--metrics", eval.metricsPath,
                       "write JSON lines of metrics to this file");
   evalCmd->add_option("--confusion", eval.confusionPath,
@@ -102,6 +108,9 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--cpu", compile.cpu,
                          "--aot for another x86-64 CPU, e.g. x86-64-v2 "
                          "(default: this machine's)");
+  compileCmd->add_option("--threads", compile.threads, threadsHelp)
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   compileCmd->add_option("--weights", compile.weightsPath,
                          "weights to bundle with --aot (default: initial)");
   compileCmd->add_flag("--memory-report", compile.memoryReport,
@@ -130,6 +139,9 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   benchCmd->add_option("--batch-size", bench.batchSize)->capture_default_str();
   benchCmd->add_option("--steps", bench.steps)->capture_default_str();
+  benchCmd->add_option("--threads", bench.threads, threadsHelp)
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   benchCmd->add_flag("--cold", bench.cold,
                      "compile without the program cache (cold compile time)");
 

@@ -62,6 +62,10 @@ struct CompileSpec {
   int64_t predictBatch = 0;   ///< compile predict for this batch (0: none)
   bool gradient = false;      ///< also keep loss and loss_grad entries
   bool fuse = true;           ///< run kiln-fuse (conv + relu + pool)
+  /// Threads the compiled code runs on (0: every hardware thread). Work is
+  /// split into this many parts, so results depend on it (by float
+  /// reassociation only) but not on Program::setThreads.
+  int threads = 0;
 };
 
 /// The stages `kiln compile --emit` can print.

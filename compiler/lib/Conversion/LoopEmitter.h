@@ -9,10 +9,17 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/DenseSet.h"
 
 #include <functional>
 
 namespace kiln {
+
+/// Iterations of a cheap elementwise loop below which splitting it across
+/// threads costs more than it saves.
+inline constexpr int64_t kElementwiseGrain = 8192;
+/// The same for multiply-adds of a matrix product.
+inline constexpr int64_t kMatmulGrain = 16384;
 
 /// Maps each tensor value of the function being lowered to its buffer and
 /// builds the loops, loads and stores that the lowerings are made of.
@@ -22,6 +29,8 @@ public:
   using ReduceBody =
       std::function<mlir::SmallVector<mlir::Value>(mlir::ValueRange ivs,
                                                    mlir::ValueRange acc)>;
+  using PartBody =
+      std::function<void(mlir::Value begin, mlir::Value end, mlir::Value part)>;
 
   LoopEmitter(mlir::OpBuilder &builder, mlir::ModuleOp module)
       : b(builder), module(module) {}
@@ -62,6 +71,27 @@ public:
   /// Sets every element of `memref` to `value`.
   void fill(mlir::Value memref, double value);
 
+  /// Parts that parallel loops are split into (kiln-lower-to-loops' threads).
+  int64_t threads = 1;
+  /// How many parts parallelParts splits `n` iterations into: at most
+  /// `threads`, none smaller than `grain` iterations, at least one.
+  int64_t parts(int64_t n, int64_t grain = 1) const;
+  /// Splits [0, n) into parts(n, grain) contiguous ranges and emits `body`
+  /// for each as one iteration of an scf.parallel (plain code for one part,
+  /// or inside another parallel loop). `part` numbers the range, to pick
+  /// the part's own scratch buffer (see perPart).
+  void parallelParts(int64_t n, int64_t grain, const PartBody &body);
+  /// Loops over [0, ubs[i]) whose outermost loop is split with parallelParts.
+  void parallelLoops(llvm::ArrayRef<int64_t> ubs, int64_t grain,
+                     const Body &body);
+  /// A fresh buffer holding `count` copies of a `shape` buffer, one per part.
+  mlir::Value perPart(int64_t count, llvm::ArrayRef<int64_t> shape,
+                      mlir::Type element);
+  /// Copy `part` of a perPart buffer, as a `shape` buffer.
+  mlir::Value partOf(mlir::Value copies, mlir::Value part);
+  /// out = the sum of the copies of a perPart buffer, added in part order.
+  void sumParts(mlir::Value copies, mlir::Value out);
+
   mlir::Value load(mlir::Value memref, mlir::ValueRange indices);
   void store(mlir::Value value, mlir::Value memref, mlir::ValueRange indices);
 
@@ -85,6 +115,8 @@ private:
   llvm::DenseMap<mlir::Value, mlir::Value> buffers;
   llvm::DenseMap<mlir::Value, mlir::Value> preassigned;
   unsigned globalCounter = 0;
+  bool insideParallel = false;
+  llvm::DenseSet<mlir::Value> singleParts; // perPart buffers of one part
 };
 
 mlir::LogicalResult lowerShapeOp(mlir::Operation *op, LoopEmitter &e);

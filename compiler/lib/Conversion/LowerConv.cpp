@@ -122,48 +122,52 @@ static LogicalResult lowerConvReluPool(Conv2dReluPoolOp op, LoopEmitter &e) {
                                 {d.n, d.f, positions})
                          : Value();
   Type element = cast<ShapedType>(pooled.getType()).getElementType();
-  Value col = columnBuffer(e, d, element);
-  Value scratch = e.b.create<memref::AllocOp>(
-      e.loc, MemRefType::get({d.f, positions}, element),
-      e.b.getI64IntegerAttr(64));
+  // Images are independent: each part of the batch has its own scratch.
+  int64_t parts = e.parts(d.n);
+  Value cols = e.perPart(parts, {taps, positions}, element);
+  Value scratches = e.perPart(parts, {d.f, positions}, element);
   Value zero = e.floatConst(element, 0.0);
-  e.loops({d.n}, [&](ValueRange n) {
-    unfold(e, d, x, n[0], col);
-    e.loops({d.f}, [&](ValueRange f) {
-      Value init = bias ? e.load(bias, {f[0]}) : zero;
-      e.loops({positions},
-              [&](ValueRange p) { e.store(init, scratch, {f[0], p[0]}); });
-      e.loops({taps}, [&](ValueRange k) {
-        Value weight = e.load(w, {f[0], k[0]});
+  e.parallelParts(d.n, 1, [&](Value begin, Value end, Value part) {
+    Value col = e.partOf(cols, part), scratch = e.partOf(scratches, part);
+    e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange n) {
+      unfold(e, d, x, n[0], col);
+      e.loops({d.f}, [&](ValueRange f) {
+        Value init = bias ? e.load(bias, {f[0]}) : zero;
         e.loops({positions}, [&](ValueRange p) {
-          SmallVector<Value> at = {f[0], p[0]};
-          e.store(e.add(e.load(scratch, at),
-                        e.mul(weight, e.load(col, {k[0], p[0]}))),
-                  scratch, at);
+          e.store(init, scratch, {f[0], p[0]});
         });
-      });
-      // relu in place, and out to the activation when it is kept.
-      e.loops({positions}, [&](ValueRange p) {
-        Value v = e.load(scratch, {f[0], p[0]});
-        Value r = e.select(e.greater(v, zero), v, zero);
-        e.store(r, scratch, {f[0], p[0]});
-        if (keepActivation)
-          e.store(r, activation, {n[0], f[0], p[0]});
-      });
-      // The first maximum of each window wins, as in max_pool2d.
-      Value lowest =
-          e.floatConst(element, -std::numeric_limits<double>::infinity());
-      e.loops({ph, pw}, [&](ValueRange o) {
-        Value row0 = e.muli(o[0], stride), col0 = e.muli(o[1], stride);
-        Value best = e.reduce({kernel, kernel}, {lowest},
-                              [&](ValueRange k, ValueRange acc) {
-                                Value at = e.affine(e.addi(row0, k[0]), d.ow,
-                                                    e.addi(col0, k[1]), 0);
-                                Value v = e.load(scratch, {f[0], at});
-                                return SmallVector<Value>{e.select(
-                                    e.greater(v, acc[0]), v, acc[0])};
-                              })[0];
-        e.store(best, pooled, {n[0], f[0], o[0], o[1]});
+        e.loops({taps}, [&](ValueRange k) {
+          Value weight = e.load(w, {f[0], k[0]});
+          e.loops({positions}, [&](ValueRange p) {
+            SmallVector<Value> at = {f[0], p[0]};
+            e.store(e.add(e.load(scratch, at),
+                          e.mul(weight, e.load(col, {k[0], p[0]}))),
+                    scratch, at);
+          });
+        });
+        // relu in place, and out to the activation when it is kept.
+        e.loops({positions}, [&](ValueRange p) {
+          Value v = e.load(scratch, {f[0], p[0]});
+          Value r = e.select(e.greater(v, zero), v, zero);
+          e.store(r, scratch, {f[0], p[0]});
+          if (keepActivation)
+            e.store(r, activation, {n[0], f[0], p[0]});
+        });
+        // The first maximum of each window wins, as in max_pool2d.
+        Value lowest =
+            e.floatConst(element, -std::numeric_limits<double>::infinity());
+        e.loops({ph, pw}, [&](ValueRange o) {
+          Value row0 = e.muli(o[0], stride), col0 = e.muli(o[1], stride);
+          Value best = e.reduce(
+              {kernel, kernel}, {lowest}, [&](ValueRange k, ValueRange acc) {
+                Value at =
+                    e.affine(e.addi(row0, k[0]), d.ow, e.addi(col0, k[1]), 0);
+                Value v = e.load(scratch, {f[0], at});
+                return SmallVector<Value>{
+                    e.select(e.greater(v, acc[0]), v, acc[0])};
+              })[0];
+          e.store(best, pooled, {n[0], f[0], o[0], o[1]});
+        });
       });
     });
   });
@@ -181,20 +185,25 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
     Value yBuffer = e.resultBuffer(conv.getResult());
     Type element = cast<ShapedType>(yBuffer.getType()).getElementType();
     Value y = view(e, yBuffer, {d.n, d.f, positions});
-    Value col = columnBuffer(e, d, element);
+    Value cols = e.perPart(e.parts(d.n), {taps, positions}, element);
     // y[n, f, p] = bias[f] + sum_k w[f, k] * col[k, p]
-    e.loops({d.n}, [&](ValueRange n) {
-      unfold(e, d, x, n[0], col);
-      e.loops({d.f}, [&](ValueRange f) {
-        Value init = bias ? e.load(bias, {f[0]}) : e.floatConst(element, 0.0);
-        e.loops({positions},
-                [&](ValueRange p) { e.store(init, y, {n[0], f[0], p[0]}); });
-        e.loops({taps}, [&](ValueRange k) {
-          Value weight = e.load(w, {f[0], k[0]});
+    e.parallelParts(d.n, 1, [&](Value begin, Value end, Value part) {
+      Value col = e.partOf(cols, part);
+      e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange n) {
+        unfold(e, d, x, n[0], col);
+        e.loops({d.f}, [&](ValueRange f) {
+          Value init = bias ? e.load(bias, {f[0]}) : e.floatConst(element, 0.0);
           e.loops({positions}, [&](ValueRange p) {
-            SmallVector<Value> at = {n[0], f[0], p[0]};
-            e.store(e.add(e.load(y, at), e.mul(weight, e.load(col, {k[0], p[0]}))),
-                    y, at);
+            e.store(init, y, {n[0], f[0], p[0]});
+          });
+          e.loops({taps}, [&](ValueRange k) {
+            Value weight = e.load(w, {f[0], k[0]});
+            e.loops({positions}, [&](ValueRange p) {
+              SmallVector<Value> at = {n[0], f[0], p[0]};
+              e.store(e.add(e.load(y, at),
+                            e.mul(weight, e.load(col, {k[0], p[0]}))),
+                      y, at);
+            });
           });
         });
       });
@@ -209,24 +218,31 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
     Value dy = view(e, e.buffer(back.getGrad()), {d.n, d.f, positions});
     Value dx = e.resultBuffer(back.getResult());
     Type element = cast<ShapedType>(dx.getType()).getElementType();
-    Value col = columnBuffer(e, d, element);
-    e.fill(dx, 0.0);
-    // col[k, p] = sum_f w[f, k] * dy[n, f, p], then folded into dx.
-    e.loops({d.n}, [&](ValueRange n) {
-      e.loops({taps}, [&](ValueRange k) {
-        Value zero = e.floatConst(element, 0.0);
-        e.loops({positions}, [&](ValueRange p) { e.store(zero, col, {k[0], p[0]}); });
-        e.loops({d.f}, [&](ValueRange f) {
-          Value weight = e.load(w, {f[0], k[0]});
+    Value cols = e.perPart(e.parts(d.n), {taps, positions}, element);
+    Value zero = e.floatConst(element, 0.0);
+    // col[k, p] = sum_f w[f, k] * dy[n, f, p], then folded into dx[n].
+    e.parallelParts(d.n, 1, [&](Value begin, Value end, Value part) {
+      Value col = e.partOf(cols, part);
+      e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange n) {
+        e.loops({d.c, d.h, d.w}, [&](ValueRange at) {
+          e.store(zero, dx, {n[0], at[0], at[1], at[2]});
+        });
+        e.loops({taps}, [&](ValueRange k) {
           e.loops({positions}, [&](ValueRange p) {
-            SmallVector<Value> at = {k[0], p[0]};
-            e.store(e.add(e.load(col, at),
-                          e.mul(weight, e.load(dy, {n[0], f[0], p[0]}))),
-                    col, at);
+            e.store(zero, col, {k[0], p[0]});
+          });
+          e.loops({d.f}, [&](ValueRange f) {
+            Value weight = e.load(w, {f[0], k[0]});
+            e.loops({positions}, [&](ValueRange p) {
+              SmallVector<Value> at = {k[0], p[0]};
+              e.store(e.add(e.load(col, at),
+                            e.mul(weight, e.load(dy, {n[0], f[0], p[0]}))),
+                      col, at);
+            });
           });
         });
+        fold(e, d, col, n[0], dx);
       });
-      fold(e, d, col, n[0], dx);
     });
     return success();
   }
@@ -239,22 +255,33 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
     Value dwBuffer = e.resultBuffer(back.getResult());
     Type element = cast<ShapedType>(dwBuffer.getType()).getElementType();
     Value dw = view(e, dwBuffer, {d.f, taps});
-    Value col = columnBuffer(e, d, element);
-    e.fill(dwBuffer, 0.0);
-    // dw[f, k] += sum_p dy[n, f, p] * col[k, p], image by image.
-    e.loops({d.n}, [&](ValueRange n) {
-      unfold(e, d, x, n[0], col);
-      e.loops({d.f, taps}, [&](ValueRange fk) {
-        Value zero = e.floatConst(element, 0.0);
-        Value dot = e.reduce({positions}, {zero}, [&](ValueRange p,
-                                                      ValueRange acc) {
-          Value product = e.mul(e.load(dy, {n[0], fk[0], p[0]}),
-                                e.load(col, {fk[1], p[0]}));
-          return SmallVector<Value>{e.add(acc[0], product)};
-        })[0];
-        e.store(e.add(e.load(dw, fk), dot), dw, fk);
+    // A sum over the batch: each part of it adds into its own partial
+    // gradient, and the partials are added up in part order afterwards.
+    int64_t parts = e.parts(d.n);
+    Value cols = e.perPart(parts, {taps, positions}, element);
+    Value partials =
+        parts > 1 ? e.perPart(parts, {d.f, taps}, element) : Value();
+    e.parallelParts(d.n, 1, [&](Value begin, Value end, Value part) {
+      Value col = e.partOf(cols, part);
+      Value total = partials ? e.partOf(partials, part) : dw;
+      e.fill(total, 0.0);
+      // acc[f, k] += sum_p dy[n, f, p] * col[k, p], image by image.
+      e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange n) {
+        unfold(e, d, x, n[0], col);
+        e.loops({d.f, taps}, [&](ValueRange fk) {
+          Value zero = e.floatConst(element, 0.0);
+          Value dot =
+              e.reduce({positions}, {zero}, [&](ValueRange p, ValueRange acc) {
+                Value product = e.mul(e.load(dy, {n[0], fk[0], p[0]}),
+                                      e.load(col, {fk[1], p[0]}));
+                return SmallVector<Value>{e.add(acc[0], product)};
+              })[0];
+          e.store(e.add(e.load(total, fk), dot), total, fk);
+        });
       });
     });
+    if (partials)
+      e.sumParts(partials, dw);
     return success();
   }
   if (auto fused = dyn_cast<Conv2dReluPoolOp>(op))

@@ -3,6 +3,8 @@
 // each operand. Both walk contiguous memory innermost.
 #include "LoopEmitter.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace kiln;
 
@@ -19,8 +21,11 @@ LogicalResult kiln::lowerMatmulOp(Operation *op, LoopEmitter &e) {
     return ta ? e.load(a, {kk, i}) : e.load(a, {i, kk});
   };
 
+  // Rows of the result are independent; split them when there is enough
+  // work (multiply-adds) in each part.
+  int64_t grain = std::max<int64_t>(1, kMatmulGrain / (n * k));
   if (tb) {
-    e.loops({m, n}, [&](ValueRange mn) {
+    e.parallelLoops({m, n}, grain, [&](ValueRange mn) {
       Value zero = e.floatConst(element, 0.0);
       Value dot = e.reduce({k}, {zero}, [&](ValueRange kk, ValueRange acc) {
         Value product = e.mul(lhsAt(mn[0], kk[0]), e.load(bm, {mn[1], kk[0]}));
@@ -30,13 +35,18 @@ LogicalResult kiln::lowerMatmulOp(Operation *op, LoopEmitter &e) {
     });
     return success();
   }
-  e.fill(c, 0.0);
-  e.loops({m, k}, [&](ValueRange mk) {
-    Value scale = lhsAt(mk[0], mk[1]);
-    e.loops({n}, [&](ValueRange j) {
-      SmallVector<Value> at = {mk[0], j[0]};
-      e.store(e.add(e.load(c, at), e.mul(scale, e.load(bm, {mk[1], j[0]}))),
-              c, at);
+  Value zero = e.floatConst(element, 0.0);
+  e.parallelParts(m, grain, [&](Value begin, Value end, Value) {
+    e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange i) {
+      e.loops({n}, [&](ValueRange j) { e.store(zero, c, {i[0], j[0]}); });
+      e.loops({k}, [&](ValueRange kk) {
+        Value scale = lhsAt(i[0], kk[0]);
+        e.loops({n}, [&](ValueRange j) {
+          SmallVector<Value> at = {i[0], j[0]};
+          e.store(e.add(e.load(c, at), e.mul(scale, e.load(bm, {kk[0], j[0]}))),
+                  c, at);
+        });
+      });
     });
   });
   return success();

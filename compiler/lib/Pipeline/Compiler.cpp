@@ -7,6 +7,7 @@
 #include "Pipeline.h"
 #include "kiln/Compiler/Passes.h"
 #include "kiln/runtime/Error.h"
+#include "kiln/runtime/Parallel.h"
 
 #include "mlir/Target/LLVMIR/Export.h"
 #include "mlir/Transforms/Passes.h"
@@ -33,7 +34,7 @@ std::string emitProgram(nn::Module &model, const CompileSpec &spec,
   OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
   if (stage == Stage::Kiln)
     return print(*module);
-  lowerToLoops(*module);
+  lowerToLoops(*module, threadsOf(spec));
   if (stage == Stage::Loops)
     return print(*module);
   lowerToLlvm(*module);
@@ -51,12 +52,14 @@ std::string emitProgram(nn::Module &model, const CompileSpec &spec,
 // the on-disk cache.
 static Program finish(std::unique_ptr<MLIRContext> context,
                       OwningOpRef<ModuleOp> module,
-                      std::vector<std::pair<std::string, Tensor>> params) {
+                      std::vector<std::pair<std::string, Tensor>> params,
+                      int64_t threads) {
+  // The loops, and so the object, depend on how work is split.
   std::string key =
-      programKey(print(*module));
+      programKey(print(*module) + "\nthreads " + std::to_string(threads));
   std::optional<CachedProgram> cached = loadCachedProgram(key);
   if (!cached) {
-    lowerToLoops(*module);
+    lowerToLoops(*module, threads);
     CachedProgram fresh;
     fresh.entries = describeEntryPoints(*module);
     lowerToLlvm(*module);
@@ -67,21 +70,24 @@ static Program finish(std::unique_ptr<MLIRContext> context,
   module = nullptr; // The module must die before its context.
   context.reset();
   std::shared_ptr<void> code = loadObject(cached->object, cached->entries);
-  return Program(std::move(cached->entries), std::move(params),
-                 std::move(code));
+  Program program(std::move(cached->entries), std::move(params),
+                  std::move(code));
+  program.setThreads(static_cast<int>(threads));
+  return program;
 }
 
 Program compile(nn::Module &model, const CompileSpec &spec) {
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
-  return finish(std::move(context), std::move(module), model.namedParameters());
+  return finish(std::move(context), std::move(module), model.namedParameters(),
+                threadsOf(spec));
 }
 
 AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
                      const std::string &prefix, const std::string &cpu) {
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
-  lowerToLoops(*module);
+  lowerToLoops(*module, threadsOf(spec));
   AotBundle bundle;
   bundle.entries = describeEntryPoints(*module);
   lowerToLlvm(*module);
@@ -106,7 +112,8 @@ Program compileFunction(Graph &graph, Var result, bool gradient) {
         *module, [](OpPassManager &pm) { pm.addPass(createKilnAutodiff()); },
         "differentiate the function");
   }
-  return finish(std::move(context), std::move(module), graph.params());
+  return finish(std::move(context), std::move(module), graph.params(),
+                hardwareThreads());
 }
 
 Program compileTrainStep(Graph &graph, Var loss, const CompileSpec &spec) {
@@ -124,7 +131,8 @@ Program compileTrainStep(Graph &graph, Var loss, const CompileSpec &spec) {
       "derive the training step");
   for (StringRef name : {"loss", "loss_grad"})
     module->lookupSymbol<func::FuncOp>(name).erase();
-  return finish(std::move(context), std::move(module), graph.params());
+  return finish(std::move(context), std::move(module), graph.params(),
+                threadsOf(spec));
 }
 
 } // namespace kiln

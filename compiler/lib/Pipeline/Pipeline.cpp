@@ -5,6 +5,7 @@
 #include "kiln/Compiler/Passes.h"
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/runtime/Error.h"
+#include "kiln/runtime/Parallel.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -145,11 +146,12 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
   return module;
 }
 
-void buildLoopsPipeline(OpPassManager &pm) {
-  pm.addPass(createKilnLowerToLoops());                 // kiln ops → scf loops
+void buildLoopsPipeline(OpPassManager &pm, int64_t threads) {
+  pm.addPass(createKilnLowerToLoops({threads})); // kiln ops → scf loops
   pm.addPass(createCanonicalizerPass());                // fold index arithmetic
   pm.addPass(createCSEPass());                          // share constants, loads
   pm.addNestedPass<func::FuncOp>(createKilnPlanMemory()); // allocs → one arena
+  pm.addPass(createKilnOutlineParallel()); // scf.parallel → calls of bodies
 }
 
 void buildLlvmPipeline(OpPassManager &pm) {
@@ -169,15 +171,25 @@ void registerKilnPipelines() {
   PassPipelineRegistration<>(
       "kiln-to-loops",
       "Lower kiln to loops over buffers placed in one arena per function",
-      buildLoopsPipeline);
+      [](OpPassManager &pm) { buildLoopsPipeline(pm); });
   PassPipelineRegistration<>(
       "kiln-loops-to-llvm",
       "Lower kiln's loop programs to the LLVM dialect (bare-pointer calls)",
       buildLlvmPipeline);
 }
 
-void lowerToLoops(ModuleOp module) {
-  runPasses(module, buildLoopsPipeline, "lower the program to loops");
+void lowerToLoops(ModuleOp module, int64_t threads) {
+  runPasses(
+      module, [&](OpPassManager &pm) { buildLoopsPipeline(pm, threads); },
+      "lower the program to loops");
+}
+
+int64_t threadsOf(const CompileSpec &spec) {
+  if (spec.threads < 0)
+    throw Error("CompileSpec::threads must be 0 (every hardware thread) or "
+                "more, got " +
+                std::to_string(spec.threads));
+  return spec.threads > 0 ? spec.threads : hardwareThreads();
 }
 
 void lowerToLlvm(ModuleOp module) {
@@ -187,6 +199,8 @@ void lowerToLlvm(ModuleOp module) {
 std::vector<EntryPoint> describeEntryPoints(ModuleOp module) {
   std::vector<EntryPoint> entries;
   for (auto fn : module.getOps<func::FuncOp>()) {
+    if (fn.isPrivate()) // outlined parallel loop bodies
+      continue;
     EntryPoint entry;
     entry.name = fn.getName().str();
     for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
