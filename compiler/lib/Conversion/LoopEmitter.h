@@ -20,6 +20,9 @@ namespace kiln {
 inline constexpr int64_t kElementwiseGrain = 8192;
 /// The same for multiply-adds of a matrix product.
 inline constexpr int64_t kMatmulGrain = 16384;
+/// Floats per vector in vector code: an AVX-512 register (LLVM splits
+/// vectors for narrower CPUs).
+inline constexpr int64_t kVectorWidth = 16;
 
 /// Maps each tensor value of the function being lowered to its buffer and
 /// builds the loops, loads and stores that the lowerings are made of.
@@ -91,6 +94,23 @@ public:
   mlir::Value partOf(mlir::Value copies, mlir::Value part);
   /// out = the sum of the copies of a perPart buffer, added in part order.
   void sumParts(mlir::Value copies, mlir::Value out);
+
+  /// A matrix product c[i, j] = init(i) + sum_kk a(i, kk) * b[kk, j] for
+  /// i < m, j < n, kk < k, or c[i, j] += ... when `init` is null. b and c
+  /// are 2-D buffers with contiguous rows; `a` loads one scalar. Emitted as
+  /// register tiles of vector fused multiply-adds (Microkernels.cpp).
+  struct Gemm {
+    int64_t m, n, k;
+    std::function<mlir::Value(mlir::Value i, mlir::Value kk)> a;
+    mlir::Value b, c;
+    std::function<mlir::Value(mlir::Value i)> init;
+  };
+  void gemm(const Gemm &g);
+  /// to[toAt...] = from[fromAt...] (or +=, with `add`) for `length` <=
+  /// `maxLength` elements along both buffers' last dimension, in vectors.
+  void copyRow(mlir::Value from, mlir::ValueRange fromAt, mlir::Value to,
+               mlir::ValueRange toAt, mlir::Value length, int64_t maxLength,
+               bool add);
 
   mlir::Value load(mlir::Value memref, mlir::ValueRange indices);
   void store(mlir::Value value, mlir::Value memref, mlir::ValueRange indices);

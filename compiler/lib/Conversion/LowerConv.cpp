@@ -5,6 +5,8 @@
 // column ranges are clipped instead of testing for padding.
 #include "LoopEmitter.h"
 
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
 #include <limits>
 
 using namespace mlir;
@@ -56,6 +58,22 @@ void forEachTap(LoopEmitter &e, const ConvDims &d, Value ki, Value kj,
           });
 }
 
+// With stride 1, the output columns a tap (ki, kj) connects in one output
+// row are one run, [colLo, colHi), reading input columns from colLo + kj -
+// pad on: visits each output row with its input row and that run.
+void forEachTapRun(LoopEmitter &e, const ConvDims &d, Value ki, Value kj,
+                   const std::function<void(Value oh, Value ih, Value ow,
+                                            Value iw, Value length)> &body) {
+  assert(d.stride == 1 && "runs are contiguous only with stride 1");
+  auto [rowLo, rowHi] = validRange(e, ki, d.h, d.oh, 1, d.pad);
+  auto [colLo, colHi] = validRange(e, kj, d.w, d.ow, 1, d.pad);
+  Value length = e.b.createOrFold<arith::SubIOp>(e.loc, colHi, colLo);
+  Value iw = e.affine(colLo, 1, kj, -d.pad);
+  e.loops(ValueRange{rowLo}, ValueRange{rowHi}, [&](ValueRange oh) {
+    body(oh[0], e.affine(oh[0], 1, ki, -d.pad), colLo, iw, length);
+  });
+}
+
 // Views of an NCHW buffer as [N, C, H*W] and of weights as [F, C*KH*KW].
 Value view(LoopEmitter &e, Value memref, ArrayRef<int64_t> shape) {
   auto type = cast<MemRefType>(memref.getType());
@@ -67,13 +85,6 @@ Value view(LoopEmitter &e, Value memref, ArrayRef<int64_t> shape) {
       strides);
 }
 
-// A scratch buffer [C*KH*KW, OH*OW] for one unfolded image.
-Value columnBuffer(LoopEmitter &e, const ConvDims &d, Type element) {
-  return e.b.create<memref::AllocOp>(
-      e.loc, MemRefType::get({d.c * d.kh * d.kw, d.oh * d.ow}, element),
-      e.b.getI64IntegerAttr(64));
-}
-
 // Copies image `n` of `x` into `col`: col[(c, i, j), (oh, ow)] is the input
 // pixel that kernel tap (i, j) of channel c sees at output (oh, ow), or 0 in
 // the padding.
@@ -82,6 +93,15 @@ void unfold(LoopEmitter &e, const ConvDims &d, Value x, Value n, Value col) {
     e.fill(col, 0.0);
   e.loops({d.c, d.kh, d.kw}, [&](ValueRange k) {
     Value row = e.affine(e.affine(k[0], d.kh, k[1], 0), d.kw, k[2], 0);
+    if (d.stride == 1) {
+      forEachTapRun(e, d, k[1], k[2],
+                    [&](Value oh, Value ih, Value ow, Value iw, Value length) {
+                      e.copyRow(x, {n, k[0], ih, iw}, col,
+                                {row, e.affine(oh, d.ow, ow, 0)}, length, d.ow,
+                                /*add=*/false);
+                    });
+      return;
+    }
     forEachTap(e, d, k[1], k[2], [&](Value oh, Value ow, Value ih, Value iw) {
       e.store(e.load(x, {n, k[0], ih, iw}), col,
               {row, e.affine(oh, d.ow, ow, 0)});
@@ -89,15 +109,91 @@ void unfold(LoopEmitter &e, const ConvDims &d, Value x, Value n, Value col) {
   });
 }
 
-// Adds `col` back into image `n` of `dx`: the transpose of unfold.
+// Writes image `n` of `dx` from `col`: the transpose of unfold. With stride
+// 1, each input row gathers the runs of every tap that lands on it in a
+// vector register and is stored once (adding runs into dx instead would
+// reread rows just written with masked stores, which the CPU cannot
+// forward); other strides add pixel by pixel into a zeroed image. Either
+// way each pixel sums its taps in the same order.
 void fold(LoopEmitter &e, const ConvDims &d, Value col, Value n, Value dx) {
-  e.loops({d.c, d.kh, d.kw}, [&](ValueRange k) {
-    Value row = e.affine(e.affine(k[0], d.kh, k[1], 0), d.kw, k[2], 0);
-    forEachTap(e, d, k[1], k[2], [&](Value oh, Value ow, Value ih, Value iw) {
-      SmallVector<Value> at = {n, k[0], ih, iw};
-      Value g = e.load(col, {row, e.affine(oh, d.ow, ow, 0)});
-      e.store(e.add(e.load(dx, at), g), dx, at);
+  OpBuilder &b = e.b;
+  Type element = cast<MemRefType>(dx.getType()).getElementType();
+  if (d.stride != 1) {
+    Value zero = e.floatConst(element, 0.0);
+    e.loops({d.c, d.h, d.w}, [&](ValueRange at) {
+      e.store(zero, dx, {n, at[0], at[1], at[2]});
     });
+    e.loops({d.c, d.kh, d.kw}, [&](ValueRange k) {
+      Value row = e.affine(e.affine(k[0], d.kh, k[1], 0), d.kw, k[2], 0);
+      forEachTap(e, d, k[1], k[2], [&](Value oh, Value ow, Value ih, Value iw) {
+        SmallVector<Value> at = {n, k[0], ih, iw};
+        Value g = e.load(col, {row, e.affine(oh, d.ow, ow, 0)});
+        e.store(e.add(e.load(dx, at), g), dx, at);
+      });
+    });
+    return;
+  }
+  auto vectorType = VectorType::get({kVectorWidth}, element);
+  auto maskType = VectorType::get({kVectorWidth}, b.getI1Type());
+  auto lanes = [&](int64_t lo, int64_t hi) -> Value { // lanes [lo, hi) on
+    SmallVector<bool> bits;
+    for (int64_t lane = 0; lane < kVectorWidth; ++lane)
+      bits.push_back(lane >= lo && lane < hi);
+    return b.create<arith::ConstantOp>(
+        e.loc, maskType, DenseElementsAttr::get(maskType, ArrayRef(bits)));
+  };
+  Value zeroVector = b.create<arith::ConstantOp>(
+      e.loc, vectorType,
+      DenseElementsAttr::get(vectorType, b.getZeroAttr(element)));
+  // A flat view: with it, a run's first lane may sit before its row's start
+  // (masked off) without the index going negative.
+  Value flatCol = e.flat(col);
+  int64_t positions = d.oh * d.ow;
+  e.loops({d.c, d.h}, [&](ValueRange at) {
+    // Kernel rows i whose output row oh = ih + pad - i exists.
+    Value shifted = e.affine(at[1], 1, e.index(0), d.pad);
+    Value iLo = b.create<arith::MaxSIOp>(
+        e.loc, e.affine(shifted, 1, e.index(0), 1 - d.oh), e.index(0));
+    Value iHi = b.create<arith::MinSIOp>(
+        e.loc, e.affine(shifted, 1, e.index(0), 1), e.index(d.kh));
+    iHi = b.create<arith::MaxSIOp>(e.loc, iHi, iLo);
+    for (int64_t start = 0; start < d.w; start += kVectorWidth) {
+      auto gathered = b.create<scf::ForOp>(
+          e.loc, iLo, iHi, e.index(1), ValueRange{zeroVector},
+          [&](OpBuilder &nested, Location, Value i, ValueRange acc) {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPoint(nested.getInsertionBlock(),
+                                nested.getInsertionPoint());
+            Value oh = b.create<arith::SubIOp>(e.loc, shifted, i);
+            Value tapRow =
+                e.affine(e.affine(at[0], d.kh, i, 0), d.kw, e.index(0), 0);
+            Value rowStart = e.affine(tapRow, positions, e.muli(oh, d.ow), 0);
+            Value sum = acc[0];
+            for (int64_t j = 0; j < d.kw; ++j) {
+              // Input columns iw in [j - pad, ow + j - pad) read this tap.
+              int64_t lo = std::max<int64_t>(0, j - d.pad) - start;
+              int64_t hi = std::min(d.w, d.ow + j - d.pad) - start;
+              lo = std::max<int64_t>(lo, 0);
+              hi = std::min(hi, kVectorWidth);
+              if (lo >= hi)
+                continue;
+              Value index = e.affine(rowStart, 1, e.index(0),
+                                     j * positions + start + d.pad - j);
+              Value run = b.create<vector::MaskedLoadOp>(
+                  e.loc, vectorType, flatCol, ValueRange{index}, lanes(lo, hi),
+                  zeroVector);
+              sum = e.add(sum, run);
+            }
+            b.create<scf::YieldOp>(e.loc, sum);
+          });
+      SmallVector<Value> target = {n, at[0], at[1], e.index(start)};
+      int64_t width = std::min(d.w - start, kVectorWidth);
+      if (width == kVectorWidth)
+        b.create<vector::StoreOp>(e.loc, gathered.getResult(0), dx, target);
+      else
+        b.create<vector::MaskedStoreOp>(e.loc, dx, target, lanes(0, width),
+                                        gathered.getResult(0));
+    }
   });
 }
 } // namespace
@@ -131,20 +227,14 @@ static LogicalResult lowerConvReluPool(Conv2dReluPoolOp op, LoopEmitter &e) {
     Value col = e.partOf(cols, part), scratch = e.partOf(scratches, part);
     e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange n) {
       unfold(e, d, x, n[0], col);
+      // scratch[f, p] = bias[f] + sum_k w[f, k] * col[k, p]
+      e.gemm({d.f, positions, taps,
+              [&](Value f, Value k) {
+                return e.load(w, {f, k});
+              },
+              col, scratch,
+              [&](Value f) { return bias ? e.load(bias, {f}) : zero; }});
       e.loops({d.f}, [&](ValueRange f) {
-        Value init = bias ? e.load(bias, {f[0]}) : zero;
-        e.loops({positions}, [&](ValueRange p) {
-          e.store(init, scratch, {f[0], p[0]});
-        });
-        e.loops({taps}, [&](ValueRange k) {
-          Value weight = e.load(w, {f[0], k[0]});
-          e.loops({positions}, [&](ValueRange p) {
-            SmallVector<Value> at = {f[0], p[0]};
-            e.store(e.add(e.load(scratch, at),
-                          e.mul(weight, e.load(col, {k[0], p[0]}))),
-                    scratch, at);
-          });
-        });
         // relu in place, and out to the activation when it is kept.
         e.loops({positions}, [&](ValueRange p) {
           Value v = e.load(scratch, {f[0], p[0]});
@@ -191,21 +281,14 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
       Value col = e.partOf(cols, part);
       e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange n) {
         unfold(e, d, x, n[0], col);
-        e.loops({d.f}, [&](ValueRange f) {
-          Value init = bias ? e.load(bias, {f[0]}) : e.floatConst(element, 0.0);
-          e.loops({positions}, [&](ValueRange p) {
-            e.store(init, y, {n[0], f[0], p[0]});
-          });
-          e.loops({taps}, [&](ValueRange k) {
-            Value weight = e.load(w, {f[0], k[0]});
-            e.loops({positions}, [&](ValueRange p) {
-              SmallVector<Value> at = {n[0], f[0], p[0]};
-              e.store(e.add(e.load(y, at),
-                            e.mul(weight, e.load(col, {k[0], p[0]}))),
-                      y, at);
-            });
-          });
-        });
+        e.gemm({d.f, positions, taps,
+                [&](Value f, Value k) {
+                  return e.load(w, {f, k});
+                },
+                col, e.partOf(y, n[0]),
+                [&](Value f) {
+                  return bias ? e.load(bias, {f}) : e.floatConst(element, 0.0);
+                }});
       });
     });
     return success();
@@ -224,23 +307,11 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
     e.parallelParts(d.n, 1, [&](Value begin, Value end, Value part) {
       Value col = e.partOf(cols, part);
       e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange n) {
-        e.loops({d.c, d.h, d.w}, [&](ValueRange at) {
-          e.store(zero, dx, {n[0], at[0], at[1], at[2]});
-        });
-        e.loops({taps}, [&](ValueRange k) {
-          e.loops({positions}, [&](ValueRange p) {
-            e.store(zero, col, {k[0], p[0]});
-          });
-          e.loops({d.f}, [&](ValueRange f) {
-            Value weight = e.load(w, {f[0], k[0]});
-            e.loops({positions}, [&](ValueRange p) {
-              SmallVector<Value> at = {k[0], p[0]};
-              e.store(e.add(e.load(col, at),
-                            e.mul(weight, e.load(dy, {n[0], f[0], p[0]}))),
-                      col, at);
-            });
-          });
-        });
+        e.gemm({taps, positions, d.f,
+                [&](Value k, Value f) {
+                  return e.load(w, {f, k});
+                },
+                e.partOf(dy, n[0]), col, [&](Value) { return zero; }});
         fold(e, d, col, n[0], dx);
       });
     });

@@ -14,6 +14,7 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -32,7 +33,8 @@ std::unique_ptr<MLIRContext> makeContext() {
   DialectRegistry registry;
   registry.insert<KilnDialect, func::FuncDialect, arith::ArithDialect,
                   math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
-                  cf::ControlFlowDialect, LLVM::LLVMDialect>();
+                  vector::VectorDialect, cf::ControlFlowDialect,
+                  LLVM::LLVMDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   auto context = std::make_unique<MLIRContext>(registry);
@@ -156,6 +158,7 @@ void buildLoopsPipeline(OpPassManager &pm, int64_t threads) {
 
 void buildLlvmPipeline(OpPassManager &pm) {
   pm.addPass(createConvertSCFToCFPass());               // loops → branches
+  pm.addPass(createConvertVectorToLLVMPass());          // register tiles
   pm.addPass(arith::createArithExpandOpsPass());        // ceildiv, max, min
   pm.addPass(createConvertMathToLLVMPass());            // exp, log, pow
   pm.addPass(createArithToLLVMConversionPass());        // arithmetic

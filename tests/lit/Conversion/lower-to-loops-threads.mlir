@@ -17,7 +17,7 @@
 // CHECK-DAG: %[[NEXT:.*]] = arith.addi %[[PART]], %{{.*}} : index
 // CHECK-DAG: %[[COL:.*]] = memref.reinterpret_cast %[[COLS]] to offset: [%{{.*}}], sizes: [4, 4], strides: [4, 1]
 // CHECK-DAG: %[[MINE:.*]] = memref.reinterpret_cast %[[PARTIALS]] to offset: [%{{.*}}], sizes: [2, 4], strides: [4, 1]
-// CHECK: memref.store %{{.*}}, %[[COL]]
+// CHECK: vector.maskedstore %[[COL]]
 // CHECK: memref.store %{{.*}}, %[[MINE]]
 // CHECK: scf.reduce
 // CHECK: %[[ALL:.*]] = memref.reinterpret_cast %[[PARTIALS]] to offset: [0], sizes: [16], strides: [1]

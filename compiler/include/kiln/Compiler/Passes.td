@@ -130,7 +130,8 @@ def KilnLowerToLoops : Pass<"kiln-lower-to-loops", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def KilnPlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
