@@ -97,15 +97,27 @@ public:
 
   /// A matrix product c[i, j] = init(i) + sum_kk a(i, kk) * b[kk, j] for
   /// i < m, j < n, kk < k, or c[i, j] += ... when `init` is null. b and c
-  /// are 2-D buffers with contiguous rows; `a` loads one scalar. Emitted as
-  /// register tiles of vector fused multiply-adds (Microkernels.cpp).
+  /// are 2-D buffers with contiguous rows; `a` loads one scalar. Only rows
+  /// [rowBegin, rowEnd) when those are set. Emitted as register tiles of
+  /// vector fused multiply-adds (Microkernels.cpp).
   struct Gemm {
     int64_t m, n, k;
     std::function<mlir::Value(mlir::Value i, mlir::Value kk)> a;
     mlir::Value b, c;
     std::function<mlir::Value(mlir::Value i)> init;
+    mlir::Value rowBegin = {}, rowEnd = {};
   };
   void gemm(const Gemm &g);
+  /// The dot-product form c[i, j] = sum_kk a[i, kk] * b[j, kk] (plus the old
+  /// c[i, j] with `accumulate`): a and b are 2-D buffers with contiguous
+  /// rows. Rows and columns of c can be limited to a range.
+  struct GemmDot {
+    int64_t m, n, k;
+    mlir::Value a, b, c;
+    bool accumulate;
+    mlir::Value rowBegin = {}, rowEnd = {}, columnBegin = {}, columnEnd = {};
+  };
+  void gemmDot(const GemmDot &g);
   /// to[toAt...] = from[fromAt...] (or +=, with `add`) for `length` <=
   /// `maxLength` elements along both buffers' last dimension, in vectors.
   void copyRow(mlir::Value from, mlir::ValueRange fromAt, mlir::Value to,

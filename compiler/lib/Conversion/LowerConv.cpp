@@ -336,19 +336,11 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
       Value col = e.partOf(cols, part);
       Value total = partials ? e.partOf(partials, part) : dw;
       e.fill(total, 0.0);
-      // acc[f, k] += sum_p dy[n, f, p] * col[k, p], image by image.
+      // total[f, k] += sum_p dy[n, f, p] * col[k, p], image by image.
       e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange n) {
         unfold(e, d, x, n[0], col);
-        e.loops({d.f, taps}, [&](ValueRange fk) {
-          Value zero = e.floatConst(element, 0.0);
-          Value dot =
-              e.reduce({positions}, {zero}, [&](ValueRange p, ValueRange acc) {
-                Value product = e.mul(e.load(dy, {n[0], fk[0], p[0]}),
-                                      e.load(col, {fk[1], p[0]}));
-                return SmallVector<Value>{e.add(acc[0], product)};
-              })[0];
-          e.store(e.add(e.load(total, fk), dot), total, fk);
-        });
+        e.gemmDot({d.f, taps, positions, e.partOf(dy, n[0]), col, total,
+                   /*accumulate=*/true});
       });
     });
     if (partials)

@@ -1,6 +1,7 @@
-// Loop lowering of matmul. With rhs untransposed the inner loop is an axpy
-// over a row of rhs; with rhs transposed it is a dot product over a row of
-// each operand. Both walk contiguous memory innermost.
+// Loop lowering of matmul, in register tiles (Microkernels.cpp): with rhs
+// untransposed, rows of rhs scaled by broadcast lhs scalars; with rhs
+// transposed, dot products of rows of both operands. Both walk contiguous
+// memory innermost.
 #include "LoopEmitter.h"
 
 #include <algorithm>
@@ -21,12 +22,24 @@ LogicalResult kiln::lowerMatmulOp(Operation *op, LoopEmitter &e) {
     return ta ? e.load(a, {kk, i}) : e.load(a, {i, kk});
   };
 
-  // Rows of the result are independent; split them when there is enough
-  // work (multiply-adds) in each part.
-  int64_t grain = std::max<int64_t>(1, kMatmulGrain / (n * k));
+  // Rows (and columns) of the result are independent: split them into
+  // parts when each part gets enough multiply-adds.
+  Value zero = e.floatConst(element, 0.0);
+  if (tb && !ta) {
+    // Dot products of rows of both operands, in register tiles; split by
+    // columns when there are too few rows to give each part a tile.
+    bool byRows = m >= 4 * e.threads;
+    int64_t grain = std::max<int64_t>(1, kMatmulGrain / ((byRows ? n : m) * k));
+    e.parallelParts(byRows ? m : n, grain, [&](Value begin, Value end, Value) {
+      LoopEmitter::GemmDot dot{m, n, k, a, bm, c, /*accumulate=*/false};
+      (byRows ? dot.rowBegin : dot.columnBegin) = begin;
+      (byRows ? dot.rowEnd : dot.columnEnd) = end;
+      e.gemmDot(dot);
+    });
+    return success();
+  }
   if (tb) {
-    e.parallelLoops({m, n}, grain, [&](ValueRange mn) {
-      Value zero = e.floatConst(element, 0.0);
+    e.loops({m, n}, [&](ValueRange mn) {
       Value dot = e.reduce({k}, {zero}, [&](ValueRange kk, ValueRange acc) {
         Value product = e.mul(lhsAt(mn[0], kk[0]), e.load(bm, {mn[1], kk[0]}));
         return SmallVector<Value>{e.add(acc[0], product)};
@@ -35,19 +48,10 @@ LogicalResult kiln::lowerMatmulOp(Operation *op, LoopEmitter &e) {
     });
     return success();
   }
-  Value zero = e.floatConst(element, 0.0);
+  // Rows of rhs scaled by lhs scalars, in register tiles.
+  int64_t grain = std::max<int64_t>(1, kMatmulGrain / (n * k));
   e.parallelParts(m, grain, [&](Value begin, Value end, Value) {
-    e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange i) {
-      e.loops({n}, [&](ValueRange j) { e.store(zero, c, {i[0], j[0]}); });
-      e.loops({k}, [&](ValueRange kk) {
-        Value scale = lhsAt(i[0], kk[0]);
-        e.loops({n}, [&](ValueRange j) {
-          SmallVector<Value> at = {i[0], j[0]};
-          e.store(e.add(e.load(c, at), e.mul(scale, e.load(bm, {kk[0], j[0]}))),
-                  c, at);
-        });
-      });
-    });
+    e.gemm({m, n, k, lhsAt, bm, c, [&](Value) { return zero; }, begin, end});
   });
   return success();
 }

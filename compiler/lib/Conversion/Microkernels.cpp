@@ -20,14 +20,59 @@ namespace {
 // 4 x 32 keeps eight accumulators: enough independent FMAs to hide their
 // latency, few enough registers to leave room for b and a.
 constexpr int64_t kVector = kVectorWidth, kRows = 4, kColumns = 2 * kVector;
+// The dot-product form keeps 4 x 4 accumulators along k.
+constexpr int64_t kDotRows = 4, kDotColumns = 4;
+
+Value zeroVectorOf(OpBuilder &b, Location loc, VectorType type) {
+  return b.create<arith::ConstantOp>(
+      loc, type,
+      DenseElementsAttr::get(type, b.getZeroAttr(type.getElementType())));
+}
+
+// An scf.for from `begin` to `end` by `step` around body(iv).
+void stepLoop(LoopEmitter &e, Value begin, Value end, int64_t step,
+              const std::function<void(Value)> &body) {
+  OpBuilder &b = e.b;
+  b.create<scf::ForOp>(e.loc, begin, end, e.index(step), ValueRange{},
+                       [&](OpBuilder &nested, Location, Value iv, ValueRange) {
+                         OpBuilder::InsertionGuard guard(b);
+                         b.setInsertionPoint(nested.getInsertionBlock(),
+                                             nested.getInsertionPoint());
+                         body(iv);
+                         b.create<scf::YieldOp>(e.loc);
+                       });
+}
+
+// Covers [begin, end) with body(start, count) for tiles of `size`: full
+// tiles in a loop, then, for static bounds, one smaller tile, else tiles
+// of one.
+void tiled(LoopEmitter &e, Value begin, Value end, int64_t size,
+           const std::function<void(Value, int64_t)> &body) {
+  std::optional<int64_t> first = getConstantIntValue(begin);
+  std::optional<int64_t> last = getConstantIntValue(end);
+  if (first && last) {
+    int64_t full = (*last - *first) / size * size;
+    if (full > 0)
+      stepLoop(e, begin, e.index(*first + full), size,
+               [&](Value i) { body(i, size); });
+    if (*last - *first > full)
+      body(e.index(*first + full), *last - *first - full);
+    return;
+  }
+  OpBuilder &b = e.b;
+  Value count = b.create<arith::SubIOp>(e.loc, end, begin);
+  Value tiles = b.create<arith::DivUIOp>(e.loc, count, e.index(size));
+  Value fullEnd = e.addi(begin, e.muli(tiles, size));
+  stepLoop(e, begin, fullEnd, size, [&](Value i) { body(i, size); });
+  stepLoop(e, fullEnd, end, 1, [&](Value i) { body(i, 1); });
+}
 } // namespace
 
 void LoopEmitter::gemm(const Gemm &g) {
   Type element = cast<MemRefType>(g.c.getType()).getElementType();
   auto vectorType = VectorType::get({kVector}, element);
   auto maskType = VectorType::get({kVector}, b.getI1Type());
-  Value zeroVector = b.create<arith::ConstantOp>(
-      loc, vectorType, DenseElementsAttr::get(vectorType, b.getZeroAttr(element)));
+  Value zeroVector = zeroVectorOf(b, loc, vectorType);
 
   // One tile: rows [i0, i0 + rows), columns [j0, j0 + columns).
   auto tile = [&](Value i0, int64_t rows, Value j0, int64_t columns) {
@@ -88,30 +133,84 @@ void LoopEmitter::gemm(const Gemm &g) {
     }
   };
 
-  // Full tiles in loops, then the leftover rows and columns once each.
-  int64_t fullRows = g.m / kRows * kRows, fullColumns = g.n / kColumns * kColumns;
-  auto stepLoop = [&](int64_t end, int64_t step,
-                      const std::function<void(Value)> &body) {
-    if (end == 0)
-      return;
-    b.create<scf::ForOp>(loc, index(0), index(end), index(step), ValueRange{},
-                         [&](OpBuilder &nested, Location, Value iv, ValueRange) {
-                           OpBuilder::InsertionGuard guard(b);
-                           b.setInsertionPoint(nested.getInsertionBlock(),
-                                               nested.getInsertionPoint());
-                           body(iv);
-                           b.create<scf::YieldOp>(loc);
-                         });
+  Value rowBegin = g.rowBegin ? g.rowBegin : index(0);
+  Value rowEnd = g.rowEnd ? g.rowEnd : index(g.m);
+  tiled(*this, rowBegin, rowEnd, kRows, [&](Value i0, int64_t rows) {
+    tiled(*this, index(0), index(g.n), kColumns,
+          [&](Value j0, int64_t columns) { tile(i0, rows, j0, columns); });
+  });
+}
+
+void LoopEmitter::gemmDot(const GemmDot &g) {
+  Type element = cast<MemRefType>(g.c.getType()).getElementType();
+  auto vectorType = VectorType::get({kVector}, element);
+  Value zeroVector = zeroVectorOf(b, loc, vectorType);
+  int64_t fullK = g.k / kVector * kVector, tail = g.k - fullK;
+  Value tailMask = tail ? b.create<vector::ConstantMaskOp>(
+                              loc, VectorType::get({kVector}, b.getI1Type()),
+                              b.getI64ArrayAttr({tail}))
+                        : Value();
+
+  auto tile = [&](Value i0, int64_t rows, Value j0, int64_t columns) {
+    // Rows of a and b at k offset kk, whole or masked vectors.
+    auto vectorsAt = [&](Value memref, Value first, int64_t count, Value kk,
+                         bool masked) {
+      SmallVector<Value> vectors;
+      for (int64_t r = 0; r < count; ++r) {
+        SmallVector<Value> indices = {addi(first, index(r)), kk};
+        vectors.push_back(
+            masked
+                ? b.create<vector::MaskedLoadOp>(loc, vectorType, memref,
+                                                 indices, tailMask, zeroVector)
+                      .getResult()
+                : b.create<vector::LoadOp>(loc, vectorType, memref, indices)
+                      .getResult());
+      }
+      return vectors;
+    };
+    auto step = [&](Value kk, bool masked, ValueRange acc) {
+      SmallVector<Value> as = vectorsAt(g.a, i0, rows, kk, masked);
+      SmallVector<Value> bs = vectorsAt(g.b, j0, columns, kk, masked);
+      SmallVector<Value> next;
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t s = 0; s < columns; ++s)
+          next.push_back(
+              b.create<vector::FMAOp>(loc, as[r], bs[s], acc[r * columns + s]));
+      return next;
+    };
+    SmallVector<Value> acc(rows * columns, zeroVector);
+    if (fullK > 0) {
+      auto loop = b.create<scf::ForOp>(
+          loc, index(0), index(fullK), index(kVector), acc,
+          [&](OpBuilder &nested, Location, Value kk, ValueRange carried) {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPoint(nested.getInsertionBlock(),
+                                nested.getInsertionPoint());
+            b.create<scf::YieldOp>(loc, step(kk, false, carried));
+          });
+      acc.assign(loop.result_begin(), loop.result_end());
+    }
+    if (tail)
+      acc = step(index(fullK), true, acc);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t s = 0; s < columns; ++s) {
+        SmallVector<Value> at = {addi(i0, index(r)), addi(j0, index(s))};
+        Value total = b.create<vector::ReductionOp>(
+            loc, vector::CombiningKind::ADD, acc[r * columns + s]);
+        if (g.accumulate)
+          total = add(load(g.c, at), total);
+        store(total, g.c, at);
+      }
+    }
   };
-  auto rowOfTiles = [&](Value i0, int64_t rows) {
-    stepLoop(fullColumns, kColumns,
-             [&](Value j0) { tile(i0, rows, j0, kColumns); });
-    if (g.n > fullColumns)
-      tile(i0, rows, index(fullColumns), g.n - fullColumns);
-  };
-  stepLoop(fullRows, kRows, [&](Value i0) { rowOfTiles(i0, kRows); });
-  if (g.m > fullRows)
-    rowOfTiles(index(fullRows), g.m - fullRows);
+  Value rowBegin = g.rowBegin ? g.rowBegin : index(0);
+  Value rowEnd = g.rowEnd ? g.rowEnd : index(g.m);
+  Value columnBegin = g.columnBegin ? g.columnBegin : index(0);
+  Value columnEnd = g.columnEnd ? g.columnEnd : index(g.n);
+  tiled(*this, rowBegin, rowEnd, kDotRows, [&](Value i0, int64_t rows) {
+    tiled(*this, columnBegin, columnEnd, kDotColumns,
+          [&](Value j0, int64_t columns) { tile(i0, rows, j0, columns); });
+  });
 }
 
 void LoopEmitter::copyRow(Value from, ValueRange fromAt, Value to,
@@ -120,8 +219,7 @@ void LoopEmitter::copyRow(Value from, ValueRange fromAt, Value to,
   Type element = cast<MemRefType>(to.getType()).getElementType();
   auto vectorType = VectorType::get({kVector}, element);
   auto maskType = VectorType::get({kVector}, b.getI1Type());
-  Value zeroVector = b.create<arith::ConstantOp>(
-      loc, vectorType, DenseElementsAttr::get(vectorType, b.getZeroAttr(element)));
+  Value zeroVector = zeroVectorOf(b, loc, vectorType);
   std::optional<int64_t> known = getConstantIntValue(length);
   for (int64_t start = 0; start < maxLength; start += kVector) {
     auto shifted = [&](ValueRange at) {

@@ -158,7 +158,9 @@ void buildLoopsPipeline(OpPassManager &pm, int64_t threads) {
 
 void buildLlvmPipeline(OpPassManager &pm) {
   pm.addPass(createConvertSCFToCFPass());               // loops → branches
-  pm.addPass(createConvertVectorToLLVMPass());          // register tiles
+  ConvertVectorToLLVMPassOptions vectorOptions;
+  vectorOptions.reassociateFPReductions = true;             // sums across lanes
+  pm.addPass(createConvertVectorToLLVMPass(vectorOptions)); // register tiles
   pm.addPass(arith::createArithExpandOpsPass());        // ceildiv, max, min
   pm.addPass(createConvertMathToLLVMPass());            // exp, log, pow
   pm.addPass(createArithToLLVMConversionPass());        // arithmetic
