@@ -205,6 +205,10 @@ Value LoopEmitter::perPart(int64_t count, ArrayRef<int64_t> shape,
 Value LoopEmitter::partOf(Value copies, Value part) {
   if (singleParts.contains(copies))
     return copies;
+  return itemOf(copies, part);
+}
+
+Value LoopEmitter::itemOf(Value copies, Value part) {
   auto type = cast<MemRefType>(copies.getType());
   ArrayRef<int64_t> shape = type.getShape().drop_front();
   SmallVector<int64_t> strides(shape.size(), 1);
@@ -219,9 +223,13 @@ Value LoopEmitter::partOf(Value copies, Value part) {
     sizes.push_back(b.getIndexAttr(extent));
     strideValues.push_back(b.getIndexAttr(stride));
   }
-  return b.create<memref::ReinterpretCastOp>(loc, partType, copies,
-                                             OpFoldResult(muli(part, size)),
-                                             sizes, strideValues);
+  Value offset = muli(part, size);
+  if (!type.getLayout().isIdentity()) // itself a part: offsets add up
+    offset = addi(
+        b.create<memref::ExtractStridedMetadataOp>(loc, copies).getOffset(),
+        offset);
+  return b.create<memref::ReinterpretCastOp>(
+      loc, partType, copies, OpFoldResult(offset), sizes, strideValues);
 }
 
 void LoopEmitter::sumParts(Value copies, Value out) {

@@ -92,6 +92,8 @@ public:
                       mlir::Type element);
   /// Copy `part` of a perPart buffer, as a `shape` buffer.
   mlir::Value partOf(mlir::Value copies, mlir::Value part);
+  /// Item `i` of a contiguous buffer (a view with its trailing dimensions).
+  mlir::Value itemOf(mlir::Value buffer, mlir::Value i);
   /// out = the sum of the copies of a perPart buffer, added in part order.
   void sumParts(mlir::Value copies, mlir::Value out);
 
@@ -110,12 +112,15 @@ public:
   void gemm(const Gemm &g);
   /// The dot-product form c[i, j] = sum_kk a[i, kk] * b[j, kk] (plus the old
   /// c[i, j] with `accumulate`): a and b are 2-D buffers with contiguous
-  /// rows. Rows and columns of c can be limited to a range.
+  /// rows. Rows and columns of c can be limited to a range. With `batch`
+  /// set, a and b are 3-D and the sum also runs over batch items t <
+  /// batch: a[batchBegin + t, i, kk] * b[t, j, kk].
   struct GemmDot {
     int64_t m, n, k;
     mlir::Value a, b, c;
     bool accumulate;
     mlir::Value rowBegin = {}, rowEnd = {}, columnBegin = {}, columnEnd = {};
+    mlir::Value batch = {}, batchBegin = {};
   };
   void gemmDot(const GemmDot &g);
   /// to[toAt...] = from[fromAt...] (or +=, with `add`) for `length` <=

@@ -13,6 +13,10 @@ using namespace mlir;
 using namespace kiln;
 
 namespace {
+// Images a filter gradient unfolds at once (see below): a few hundred KiB
+// of columns for LeNet's layers, well inside L2.
+constexpr int64_t kFilterGradientGroup = 8;
+
 struct ConvDims {
   int64_t n, c, h, w, f, kh, kw, oh, ow, stride, pad;
 };
@@ -285,7 +289,7 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
                 [&](Value f, Value k) {
                   return e.load(w, {f, k});
                 },
-                col, e.partOf(y, n[0]),
+                col, e.itemOf(y, n[0]),
                 [&](Value f) {
                   return bias ? e.load(bias, {f}) : e.floatConst(element, 0.0);
                 }});
@@ -311,7 +315,7 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
                 [&](Value k, Value f) {
                   return e.load(w, {f, k});
                 },
-                e.partOf(dy, n[0]), col, [&](Value) { return zero; }});
+                e.itemOf(dy, n[0]), col, [&](Value) { return zero; }});
         fold(e, d, col, n[0], dx);
       });
     });
@@ -329,19 +333,39 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
     // A sum over the batch: each part of it adds into its own partial
     // gradient, and the partials are added up in part order afterwards.
     int64_t parts = e.parts(d.n);
-    Value cols = e.perPart(parts, {taps, positions}, element);
     Value partials =
         parts > 1 ? e.perPart(parts, {d.f, taps}, element) : Value();
+    // Images are unfolded a group at a time, so that each dot product is
+    // summed across vector lanes once per group rather than once per image.
+    int64_t group = std::min(kFilterGradientGroup, (d.n + parts - 1) / parts);
+    Value cols = e.perPart(parts, {group, taps, positions}, element);
+    OpBuilder &b = e.b;
     e.parallelParts(d.n, 1, [&](Value begin, Value end, Value part) {
-      Value col = e.partOf(cols, part);
+      Value groupCols = e.partOf(cols, part);
       Value total = partials ? e.partOf(partials, part) : dw;
       e.fill(total, 0.0);
-      // total[f, k] += sum_p dy[n, f, p] * col[k, p], image by image.
-      e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange n) {
-        unfold(e, d, x, n[0], col);
-        e.gemmDot({d.f, taps, positions, e.partOf(dy, n[0]), col, total,
-                   /*accumulate=*/true});
-      });
+      // total[f, k] += sum_n sum_p dy[n, f, p] * col_n[k, p]
+      b.create<scf::ForOp>(
+          e.loc, begin, end, e.index(group), ValueRange{},
+          [&](OpBuilder &nested, Location, Value first, ValueRange) {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPoint(nested.getInsertionBlock(),
+                                nested.getInsertionPoint());
+            Value count = b.create<arith::MinSIOp>(
+                e.loc, e.index(group),
+                b.create<arith::SubIOp>(e.loc, end, first));
+            e.loops(ValueRange{e.index(0)}, ValueRange{count},
+                    [&](ValueRange t) {
+                      unfold(e, d, x, e.addi(first, t[0]),
+                             e.itemOf(groupCols, t[0]));
+                    });
+            LoopEmitter::GemmDot dot{d.f,       taps,  positions,          dy,
+                                     groupCols, total, /*accumulate=*/true};
+            dot.batch = count;
+            dot.batchBegin = first;
+            e.gemmDot(dot);
+            b.create<scf::YieldOp>(e.loc);
+          });
     });
     if (partials)
       e.sumParts(partials, dw);

@@ -152,12 +152,15 @@ void LoopEmitter::gemmDot(const GemmDot &g) {
                         : Value();
 
   auto tile = [&](Value i0, int64_t rows, Value j0, int64_t columns) {
-    // Rows of a and b at k offset kk, whole or masked vectors.
-    auto vectorsAt = [&](Value memref, Value first, int64_t count, Value kk,
-                         bool masked) {
+    // Rows of a and b at k offset kk (of batch item t when batched), whole
+    // or masked vectors.
+    auto vectorsAt = [&](Value memref, Value item, Value first, int64_t count,
+                         Value kk, bool masked) {
       SmallVector<Value> vectors;
       for (int64_t r = 0; r < count; ++r) {
         SmallVector<Value> indices = {addi(first, index(r)), kk};
+        if (item)
+          indices.insert(indices.begin(), item);
         vectors.push_back(
             masked
                 ? b.create<vector::MaskedLoadOp>(loc, vectorType, memref,
@@ -168,30 +171,47 @@ void LoopEmitter::gemmDot(const GemmDot &g) {
       }
       return vectors;
     };
-    auto step = [&](Value kk, bool masked, ValueRange acc) {
-      SmallVector<Value> as = vectorsAt(g.a, i0, rows, kk, masked);
-      SmallVector<Value> bs = vectorsAt(g.b, j0, columns, kk, masked);
-      SmallVector<Value> next;
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t s = 0; s < columns; ++s)
-          next.push_back(
-              b.create<vector::FMAOp>(loc, as[r], bs[s], acc[r * columns + s]));
-      return next;
+    auto withLoop =
+        [&](Value begin, Value end, int64_t step, ValueRange init,
+            const std::function<SmallVector<Value>(Value, ValueRange)> &body) {
+          auto loop = b.create<scf::ForOp>(
+              loc, begin, end, index(step), init,
+              [&](OpBuilder &nested, Location, Value iv, ValueRange carried) {
+                OpBuilder::InsertionGuard guard(b);
+                b.setInsertionPoint(nested.getInsertionBlock(),
+                                    nested.getInsertionPoint());
+                b.create<scf::YieldOp>(loc, body(iv, carried));
+              });
+          return SmallVector<Value>(loop.result_begin(), loop.result_end());
+        };
+    // One batch item (or the whole of a and b): the k loop.
+    auto alongK = [&](Value t, ValueRange start) {
+      Value aItem = t ? addi(g.batchBegin, t) : Value();
+      auto step = [&](Value kk, bool masked, ValueRange acc) {
+        SmallVector<Value> as = vectorsAt(g.a, aItem, i0, rows, kk, masked);
+        SmallVector<Value> bs = vectorsAt(g.b, t, j0, columns, kk, masked);
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t s = 0; s < columns; ++s)
+            next.push_back(b.create<vector::FMAOp>(loc, as[r], bs[s],
+                                                   acc[r * columns + s]));
+        return next;
+      };
+      SmallVector<Value> acc(start);
+      if (fullK > 0)
+        acc = withLoop(index(0), index(fullK), kVector, acc,
+                       [&](Value kk, ValueRange carried) {
+                         return step(kk, false, carried);
+                       });
+      if (tail)
+        acc = step(index(fullK), true, acc);
+      return acc;
     };
-    SmallVector<Value> acc(rows * columns, zeroVector);
-    if (fullK > 0) {
-      auto loop = b.create<scf::ForOp>(
-          loc, index(0), index(fullK), index(kVector), acc,
-          [&](OpBuilder &nested, Location, Value kk, ValueRange carried) {
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPoint(nested.getInsertionBlock(),
-                                nested.getInsertionPoint());
-            b.create<scf::YieldOp>(loc, step(kk, false, carried));
-          });
-      acc.assign(loop.result_begin(), loop.result_end());
-    }
-    if (tail)
-      acc = step(index(fullK), true, acc);
+    SmallVector<Value> zeros(rows * columns, zeroVector);
+    // Batched, the sums run over every item before crossing lanes once.
+    SmallVector<Value> acc = g.batch
+                                 ? withLoop(index(0), g.batch, 1, zeros, alongK)
+                                 : alongK(Value(), zeros);
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t s = 0; s < columns; ++s) {
         SmallVector<Value> at = {addi(i0, index(r)), addi(j0, index(s))};

@@ -4,28 +4,38 @@
 // each an iteration of an scf.parallel; with threads=1 there is none.
 // SERIAL-NOT: scf.parallel
 
-// A filter gradient sums over the batch: each part unfolds its own images
-// into its own column buffer and adds into its own partial gradient, and the
-// two partials are added in part order after the parallel loop.
+// A filter gradient sums over the batch: each part unfolds its images (a
+// group of up to two at a time) into its own column buffers and adds dot
+// products with dy into its own partial gradient, summing across vector
+// lanes once per group; the two partials are added in part order after
+// the parallel loop.
 // CHECK-LABEL: func.func @filter_grad(
 // CHECK-SAME: %[[DY:.*]]: memref<3x2x2x2xf32>, %[[X:.*]]: memref<3x1x3x3xf32>, %[[DW:.*]]: memref<2x1x2x2xf32> {kiln.output = 0 : i64})
+// CHECK-DAG: %[[DYM:.*]] = memref.reinterpret_cast %[[DY]] to offset: [0], sizes: [3, 2, 4]
 // CHECK-DAG: %[[DWM:.*]] = memref.reinterpret_cast %[[DW]] to offset: [0], sizes: [2, 4]
-// CHECK-DAG: %[[COLS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x4x4xf32>
 // CHECK-DAG: %[[PARTIALS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x2x4xf32>
+// CHECK-DAG: %[[COLS:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x2x4x4xf32>
 // CHECK: scf.parallel (%[[PART:.*]]) = (%{{.*}}) to (%{{.*}}) step
-// Images [part * 3 / 2, (part + 1) * 3 / 2): part 0 has image 0, part 1 images 1 and 2.
-// CHECK-DAG: %[[NEXT:.*]] = arith.addi %[[PART]], %{{.*}} : index
-// CHECK-DAG: %[[COL:.*]] = memref.reinterpret_cast %[[COLS]] to offset: [%{{.*}}], sizes: [4, 4], strides: [4, 1]
+// CHECK-DAG: %[[GROUP:.*]] = memref.reinterpret_cast %[[COLS]] to offset: [%{{.*}}], sizes: [2, 4, 4], strides: [16, 4, 1]
 // CHECK-DAG: %[[MINE:.*]] = memref.reinterpret_cast %[[PARTIALS]] to offset: [%{{.*}}], sizes: [2, 4], strides: [4, 1]
+// CHECK: scf.for %[[FIRST:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: %[[COL:.*]] = memref.reinterpret_cast %[[GROUP]] to offset: [%{{.*}}], sizes: [4, 4], strides: [4, 1]
 // CHECK: vector.maskedstore %[[COL]]
-// CHECK: memref.store %{{.*}}, %[[MINE]]
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(
+// CHECK: vector.maskedload %[[DYM]]
+// CHECK: vector.maskedload %[[GROUP]]
+// CHECK: vector.fma
+// CHECK: %[[DOT:.*]] = vector.reduction <add>
+// CHECK-NEXT: %[[OLD:.*]] = memref.load %[[MINE]]
+// CHECK-NEXT: %[[NEW:.*]] = arith.addf %[[OLD]], %[[DOT]]
+// CHECK-NEXT: memref.store %[[NEW]], %[[MINE]]
 // CHECK: scf.reduce
 // CHECK: %[[ALL:.*]] = memref.reinterpret_cast %[[PARTIALS]] to offset: [0], sizes: [16], strides: [1]
 // CHECK: %[[OUT:.*]] = memref.reinterpret_cast %[[DWM]] to offset: [0], sizes: [8], strides: [1]
 // CHECK: scf.for %[[I:.*]] =
-// CHECK-NEXT: %[[FIRST:.*]] = memref.load %[[ALL]][%[[I]]]
+// CHECK-NEXT: %[[FIRSTPART:.*]] = memref.load %[[ALL]][%[[I]]]
 // CHECK: %[[SECOND:.*]] = memref.load %[[ALL]]
-// CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[FIRST]], %[[SECOND]]
+// CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[FIRSTPART]], %[[SECOND]]
 // CHECK-NEXT: memref.store %[[SUM]], %[[OUT]][%[[I]]]
 func.func @filter_grad(%dy: tensor<3x2x2x2xf32>, %x: tensor<3x1x3x3xf32>) -> tensor<2x1x2x2xf32> {
   %dw = kiln.conv2d_backward_filter %dy, %x : tensor<3x2x2x2xf32>, tensor<3x1x3x3xf32> -> tensor<2x1x2x2xf32>
