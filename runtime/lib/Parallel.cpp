@@ -30,6 +30,8 @@ using Clock = std::chrono::steady_clock;
 // between two parallel regions of a step, or between two steps.
 constexpr auto kSpinTime = std::chrono::microseconds(500);
 constexpr int kMaxParts = 255;
+// Spins (about 10-40 ns each) before a waiting thread starts yielding.
+constexpr int kPauseSpins = 256;
 
 thread_local int threadLimit = 0; // 0: every hardware thread
 thread_local bool insidePart = false;
@@ -86,17 +88,12 @@ public:
     if (sleepers_.load() > 0)
       signal_.notify_all();
     runParts(generation);
-    Clock::time_point spinUntil{};
+    // A worker still in its part; if it is slow, it may be sharing our core.
     for (int spins = 0; finished_.load(std::memory_order_acquire) != parts;
          ++spins) {
       KILN_PAUSE();
-      // A worker the OS has descheduled mid-part: stop burning our slice.
-      if (spins % 1024 == 1023) {
-        if (spinUntil == Clock::time_point{})
-          spinUntil = Clock::now() + kSpinTime;
-        else if (Clock::now() > spinUntil)
-          std::this_thread::yield();
-      }
+      if (spins >= kPauseSpins)
+        std::this_thread::yield();
     }
     submit_.unlock();
     return true;
@@ -141,7 +138,12 @@ private:
       if (current != seen)
         return current;
       KILN_PAUSE();
-      if (spins % 256 == 255 && Clock::now() > spinUntil)
+      // Past the first microseconds, offer the core to whatever else could
+      // run on it: on a busy machine that is often the caller itself, and a
+      // spinning worker sharing its core would halve its speed.
+      if (spins >= kPauseSpins)
+        std::this_thread::yield();
+      if (spins % 64 == 63 && Clock::now() > spinUntil)
         break;
     }
     // Sleep. The caller bumps signal_ before reading sleepers_, and we count
