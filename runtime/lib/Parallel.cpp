@@ -30,8 +30,10 @@ using Clock = std::chrono::steady_clock;
 // between two parallel regions of a step, or between two steps.
 constexpr auto kSpinTime = std::chrono::microseconds(500);
 constexpr int kMaxParts = 255;
-// Spins (about 10-40 ns each) before a waiting thread starts yielding.
+// Spins (about 10-40 ns each) before an idle worker starts yielding.
 constexpr int kPauseSpins = 256;
+// How long the caller waits for workers' parts before it starts yielding.
+constexpr auto kCallerSpinTime = std::chrono::microseconds(100);
 
 thread_local int threadLimit = 0; // 0: every hardware thread
 thread_local bool insidePart = false;
@@ -88,11 +90,18 @@ public:
     if (sleepers_.load() > 0)
       signal_.notify_all();
     runParts(generation);
-    // A worker still in its part; if it is slow, it may be sharing our core.
+    // A worker is still in its part, most likely on another core: yielding
+    // now could hand ours to another program for a whole time slice. Only
+    // a long wait suggests the worker shares our core, and then we yield.
+    Clock::time_point yieldAfter{};
     for (int spins = 0; finished_.load(std::memory_order_acquire) != parts;
          ++spins) {
       KILN_PAUSE();
-      if (spins >= kPauseSpins)
+      if (spins % 256 != 255)
+        continue;
+      if (yieldAfter == Clock::time_point{})
+        yieldAfter = Clock::now() + kCallerSpinTime;
+      else if (Clock::now() > yieldAfter)
         std::this_thread::yield();
     }
     submit_.unlock();
