@@ -332,7 +332,7 @@ def main():
     print("\n".join(lines))
     print()
     print("kiln %%pk: LeNet FLOPs per image (forward %.3f MFLOP, train step %.3f MFLOP, from the layer "
-          "shapes) x kiln img/s / (%g GFLOP/s per core x %d kiln thread(s)); kiln runs on 1 thread today."
+          "shapes) x kiln img/s / (%g GFLOP/s per core x %d kiln thread(s))."
           % (flops["forward_per_image"] / 1e6, flops["train_step_per_image"] / 1e6, PEAK_GFLOPS_PER_CORE,
              rows[0]["kiln_threads"]))
     if rss_steps:
