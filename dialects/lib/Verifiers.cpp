@@ -364,6 +364,44 @@ LogicalResult RmsPropUpdateOp::verify() {
   return success();
 }
 
+// The shape conv2d gives `input` and `weight`: the fused ops' activation.
+static FailureOr<RankedTensorType>
+convResultType(Operation *op, RankedTensorType input, RankedTensorType weight,
+               int64_t stride, int64_t padding) {
+  if (input.getRank() != 4 || weight.getRank() != 4)
+    return op->emitOpError() << "expects 4-D input and weight, got " << input
+                             << " and " << weight;
+  if (stride < 1 || padding < 0)
+    return op->emitOpError()
+           << "needs stride >= 1 and padding >= 0, got stride " << stride
+           << " and padding " << padding;
+  int64_t oh = convOutputSize(input.getDimSize(2), weight.getDimSize(2), stride,
+                              padding);
+  int64_t ow = convOutputSize(input.getDimSize(3), weight.getDimSize(3), stride,
+                              padding);
+  if (oh < 1 || ow < 1)
+    return op->emitOpError() << "kernel of weight " << weight
+                             << " does not fit the padded input " << input;
+  return RankedTensorType::get(
+      {input.getDimSize(0), weight.getDimSize(0), oh, ow},
+      input.getElementType());
+}
+
+// Checks arg-max indices have the pooled shape and can name every position
+// of a window.
+static LogicalResult verifyPoolIndices(Operation *op, RankedTensorType indices,
+                                       RankedTensorType pooled,
+                                       int64_t kernel) {
+  if (indices.getShape() != pooled.getShape())
+    return op->emitOpError()
+           << "indices " << indices << " must have the pooled shape " << pooled;
+  if (indices.getElementType().isInteger(8) && kernel * kernel > 128)
+    return op->emitOpError() << "i8 indices cannot name the " << kernel * kernel
+                             << " positions of a " << kernel << "x" << kernel
+                             << " window; use i32";
+  return success();
+}
+
 LogicalResult Conv2dReluPoolOp::verify() {
   auto weight = tensorType(getWeight());
   if (getBias()) {
@@ -373,9 +411,79 @@ LogicalResult Conv2dReluPoolOp::verify() {
                            << "output channel of weight " << weight;
   }
   auto activation = tensorType(getActivation());
-  if (failed(verifyConvShapes(*this, tensorType(getInput()), weight,
-                              activation, getStride(), getPadding())))
+  if (failed(verifyConvShapes(*this, tensorType(getInput()), weight, activation,
+                              getStride(), getPadding())) ||
+      failed(verifyPoolShapes(*this, activation, tensorType(getPooled()),
+                              getPoolKernel(), getPoolStride())))
     return failure();
-  return verifyPoolShapes(*this, activation, tensorType(getPooled()),
-                          getPoolKernel(), getPoolStride());
+  return verifyPoolIndices(*this, tensorType(getIndices()),
+                           tensorType(getPooled()), getPoolKernel());
+}
+
+LogicalResult Conv2dReluPoolBackwardOp::verify() {
+  auto input = tensorType(getInput()), weight = tensorType(getWeight());
+  auto grad = tensorType(getGrad());
+  FailureOr<RankedTensorType> activation =
+      convResultType(*this, input, weight, getStride(), getPadding());
+  if (failed(activation) ||
+      failed(verifyConvShapes(*this, input, weight, *activation, getStride(),
+                              getPadding())) ||
+      failed(verifyPoolShapes(*this, *activation, grad, getPoolKernel(),
+                              getPoolStride())) ||
+      failed(verifyPoolIndices(*this, tensorType(getIndices()), grad,
+                               getPoolKernel())))
+    return failure();
+  if (grad.getElementType() != input.getElementType())
+    return emitOpError() << "grad " << grad << " and input " << input
+                         << " must have one element type";
+  auto biasGrad =
+      RankedTensorType::get({weight.getDimSize(0)}, weight.getElementType());
+  if (getInputGrad().getType() != input ||
+      getWeightGrad().getType() != weight ||
+      getBiasGrad().getType() != biasGrad)
+    return emitOpError() << "gradients " << getInputGrad().getType() << ", "
+                         << getWeightGrad().getType() << " and "
+                         << getBiasGrad().getType() << " should be " << input
+                         << ", " << weight << " and " << biasGrad;
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  auto input = tensorType(getInput()), weight = tensorType(getWeight());
+  auto result = getType();
+  if (input.getRank() != 2 || weight.getRank() != 2 || result.getRank() != 2)
+    return emitOpError() << "expects 2-D input, weight and result, got "
+                         << input << ", " << weight << " and " << result;
+  SmallVector<Value> values = {getInput(), getWeight(), getResult()};
+  if (getBias())
+    values.push_back(getBias());
+  if (failed(verifySameElementType(*this, values)))
+    return failure();
+  if (input.getDimSize(1) != weight.getDimSize(1) ||
+      result.getDimSize(0) != input.getDimSize(0) ||
+      result.getDimSize(1) != weight.getDimSize(0))
+    return emitOpError() << "input " << input << " and weight " << weight
+                         << " (one row per output) do not give " << result;
+  if (getBias()) {
+    auto bias = tensorType(getBias());
+    if (bias.getRank() != 1 || bias.getDimSize(0) != weight.getDimSize(0))
+      return emitOpError() << "bias " << bias << " should hold one value per "
+                           << "row of weight " << weight;
+  }
+  return success();
+}
+
+LogicalResult BiasReluBackwardOp::verify() {
+  auto grad = tensorType(getGrad());
+  if (grad.getRank() != 2 || getInput().getType() != grad ||
+      getResult().getType() != grad)
+    return emitOpError() << "expects 2-D grad, input and result of one type, "
+                         << "got " << grad << ", " << getInput().getType()
+                         << " and " << getResult().getType();
+  auto biasGrad =
+      RankedTensorType::get({grad.getDimSize(1)}, grad.getElementType());
+  if (getBiasGrad().getType() != biasGrad)
+    return emitOpError() << "bias gradient " << getBiasGrad().getType()
+                         << " should be " << biasGrad;
+  return success();
 }

@@ -5,7 +5,7 @@
  *   kiln compile --aot --model lenet --weights W --batch-size 1000 -o out
  *   cc -O2 -Iout -I<kiln>/runtime/include classify.c out/lenet.o \
  *      -L<dir of libkiln_runtime.so> -lkiln_runtime -o classify
- *   ./classify eval out/lenet.safetensors    # accuracy: 0.8123
+ *   ./classify eval out/lenet.safetensors    # accuracy: 0.8123, test loss
  *   ./classify train out/lenet.safetensors   # needs --train: the loss falls
  *
  * The Fashion-MNIST folder is the third argument, or $KILN_DATA_DIR, or
@@ -28,7 +28,8 @@ static int failed(kiln_status status) {
 
 /* Classifies the test set in batches of the compiled size; a last, partial
  * batch is padded with copies of the final image and only its real images
- * are counted. */
+ * are counted. Full batches also go through eval_step, whose mean loss is
+ * printed and whose count of correct images must equal predict's. */
 static int evaluate(kiln_model *model, const kiln_dataset *test) {
   const int64_t batch = kiln_model_batch_size(model, "predict");
   const int64_t classes = kiln_model_num_classes(model);
@@ -41,7 +42,8 @@ static int evaluate(kiln_model *model, const kiln_dataset *test) {
     fprintf(stderr, "classify: out of memory\n");
     return 1;
   }
-  int64_t correct = 0;
+  int64_t correct = 0, fullCorrect = 0, evalCorrect = 0, fullBatches = 0;
+  double lossSum = 0;
   for (int64_t start = 0; start < size; start += batch) {
     const int64_t count = size - start < batch ? size - start : batch;
     for (int64_t i = 0; i < batch; ++i) {
@@ -51,6 +53,7 @@ static int evaluate(kiln_model *model, const kiln_dataset *test) {
     }
     if (failed(kiln_model_predict(model, input, logits)))
       return 1;
+    int64_t batchCorrect = 0;
     for (int64_t i = 0; i < count; ++i) {
       const float *row = logits + i * classes;
       int64_t best = 0;
@@ -58,12 +61,33 @@ static int evaluate(kiln_model *model, const kiln_dataset *test) {
         if (row[c] > row[best])
           best = c;
       }
-      correct += best == labels[start + i];
+      batchCorrect += best == labels[start + i];
+    }
+    correct += batchCorrect;
+    if (count == batch) {
+      float loss = 0;
+      int64_t right = 0;
+      if (failed(kiln_model_eval_step(model, input, labels + start, &loss,
+                                      &right, NULL)))
+        return 1;
+      lossSum += loss;
+      evalCorrect += right;
+      fullCorrect += batchCorrect;
+      ++fullBatches;
     }
   }
   printf("accuracy: %.4f\n", (double)correct / (double)size);
+  if (fullBatches > 0)
+    printf("eval_step: mean loss %.4f, %lld correct in %lld full batches\n",
+           lossSum / (double)fullBatches, (long long)evalCorrect,
+           (long long)fullBatches);
   free(input);
   free(logits);
+  if (evalCorrect != fullCorrect) {
+    fprintf(stderr, "classify: eval_step counted %lld correct, predict %lld\n",
+            (long long)evalCorrect, (long long)fullCorrect);
+    return 1;
+  }
   return 0;
 }
 

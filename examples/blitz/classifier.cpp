@@ -7,6 +7,7 @@
 #include "kiln/runtime/Checkpoint.h"
 #include "kiln/runtime/Error.h"
 #include "kiln/runtime/Metrics.h"
+#include "kiln/runtime/ProgramFile.h"
 #include "kiln/runtime/data/BatchLoader.h"
 #include "kiln/runtime/data/Dataset.h"
 
@@ -88,5 +89,15 @@ int main() {
   kiln::Tensor expected = program.predict(testImages).clone();
   bool same = again.predict(testImages).allClose(expected, 0, 0);
   std::printf("reloaded model predicts the same: %s\n", same ? "yes" : "no");
-  return same ? 0 : 1;
+
+  // Saving the entire model: graph and weights, loaded with no LeNet class.
+  fs::path programPath = fs::temp_directory_path() /
+                         ("kiln_blitz_" + std::to_string(::getpid()) + ".kiln");
+  kiln::saveProgram(programPath.string(), program);
+  kiln::Program loaded = kiln::loadProgram(programPath.string());
+  fs::remove(programPath);
+  bool sameLoaded = loaded.predict(testImages).allClose(expected, 0, 0);
+  std::printf("loaded program predicts the same: %s\n",
+              sameLoaded ? "yes" : "no");
+  return same && sameLoaded ? 0 : 1;
 }

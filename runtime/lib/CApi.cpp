@@ -4,7 +4,6 @@
 
 #include "kiln/runtime/Checkpoint.h"
 #include "kiln/runtime/Program.h"
-#include "kiln/runtime/Safetensors.h"
 #include "kiln/runtime/data/Dataset.h"
 
 #include <algorithm>
@@ -105,26 +104,12 @@ kiln::Tensor wrap(const void *data, const kiln::ArgSpec &spec) {
                                 spec.dtype);
 }
 
-/// "0.1" of "0.1.0": kiln versions before 1.0 keep their files compatible
-/// across patch releases only.
-std::string majorMinor(const std::string &version) {
-  return version.substr(0, version.rfind('.'));
-}
-
-void checkWeightsFile(const std::string &path) {
+void checkReadable(const std::string &path) {
   std::FILE *file = std::fopen(path.c_str(), "rb");
   if (!file)
     throw ApiError(KILN_ERROR_FILE,
                    path + ": cannot open: " + std::strerror(errno));
   std::fclose(file);
-  auto metadata = kiln::readSafetensorsMetadata(path);
-  auto version = metadata.find("kiln_version");
-  if (version != metadata.end() &&
-      majorMinor(version->second) != majorMinor(KILN_VERSION))
-    throw ApiError(KILN_ERROR_WEIGHTS,
-                   path + ": written by kiln " + version->second +
-                       ", but this runtime is kiln " + KILN_VERSION +
-                       "; save the weights again with this version");
 }
 
 } // namespace
@@ -181,7 +166,7 @@ kiln_status kiln_model_load_weights(kiln_model *model,
     require(model != nullptr, "kiln_model_load_weights: model is NULL");
     require(safetensors_path != nullptr,
             "kiln_model_load_weights: path is NULL");
-    checkWeightsFile(safetensors_path);
+    checkReadable(safetensors_path);
     kiln::loadParameters(safetensors_path, model->program->namedParameters());
   });
 }
@@ -243,6 +228,31 @@ kiln_status kiln_model_set_threads(kiln_model *model, int threads) {
   });
 }
 
+kiln_status kiln_model_eval_step(kiln_model *model, const float *images,
+                                 const int64_t *labels, float *loss,
+                                 int64_t *correct, float *logits) {
+  return guard(model, KILN_ERROR_ARGUMENT, [&] {
+    require(model != nullptr, "kiln_model_eval_step: model is NULL");
+    require(images && labels, "kiln_model_eval_step: images or labels is NULL");
+    const kiln::EntryPoint &entry =
+        requireEntry(model, "eval_step", "kiln compile --aot");
+    auto inputs = argsOf(entry, kiln::ArgRole::Input);
+    if (inputs.size() != 2 || inputs[0]->dtype != kiln::DType::F32 ||
+        inputs[1]->dtype != kiln::DType::I64)
+      throw ApiError(KILN_ERROR_INTERNAL,
+                     "the 'eval_step' entry does not take float32 images "
+                     "and int64 labels");
+    kiln::Program::Evaluation result = model->program->evalStep(
+        wrap(images, *inputs[0]), wrap(labels, *inputs[1]));
+    if (loss)
+      *loss = static_cast<float>(result.loss);
+    if (correct)
+      *correct = result.correct;
+    if (logits)
+      std::memcpy(logits, result.logits.rawData(), result.logits.nbytes());
+  });
+}
+
 int64_t kiln_model_batch_size(const kiln_model *model, const char *entry) {
   const kiln::EntryPoint *found = entry ? findEntry(model, entry) : nullptr;
   if (!found)
@@ -258,6 +268,11 @@ int64_t kiln_model_num_classes(const kiln_model *model) {
     auto outputs = argsOf(*predict, kiln::ArgRole::Output);
     if (!outputs.empty() && outputs[0]->shape.size() == 2)
       return outputs[0]->shape[1];
+  }
+  if (const kiln::EntryPoint *eval = findEntry(model, "eval_step")) {
+    auto outputs = argsOf(*eval, kiln::ArgRole::Output);
+    if (outputs.size() == 2 && outputs[1]->shape.size() == 2)
+      return outputs[1]->shape[1];
   }
   if (const kiln::EntryPoint *train = findEntry(model, "train_step")) {
     for (const kiln::ArgSpec *input : argsOf(*train, kiln::ArgRole::Input)) {

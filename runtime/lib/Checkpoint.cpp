@@ -1,6 +1,7 @@
 // Saving and loading state dicts and checkpoints through safetensors files.
 #include "kiln/runtime/Checkpoint.h"
 
+#include "kiln/runtime/ProgramFile.h"
 #include "kiln/runtime/Safetensors.h"
 #include "kiln/runtime/TorchPt.h"
 
@@ -58,8 +59,11 @@ NamedTensors matchTensors(const std::string &path, const NamedTensors &file,
 NamedTensors matchFile(const std::string &path,
                        const NamedTensors &destinations,
                        bool skipOptimizerState = false) {
-  return matchTensors(path, readSafetensors(path), destinations,
-                      skipOptimizerState);
+  NamedTensors file = readSafetensors(path);
+  auto metadata = readSafetensorsMetadata(path);
+  if (auto version = metadata.find("kiln_version"); version != metadata.end())
+    checkFileVersion(path, version->second);
+  return matchTensors(path, file, destinations, skipOptimizerState);
 }
 
 // Whether `path` starts like a zip archive, as torch.save's files do.
@@ -85,7 +89,53 @@ NamedTensors checkpointTensors(const Program &program, const Tensor &step) {
   return tensors;
 }
 
+// Checks every tensor of `file` against the program's, then copies them and
+// sets the step count.
+void restoreFrom(const std::string &source, const NamedTensors &file,
+                 Program &program) {
+  NamedTensors destinations =
+      checkpointTensors(program, Tensor::zeros({}, DType::I64));
+  NamedTensors sources = matchTensors(source, file, destinations,
+                                      /*skipOptimizerState=*/false);
+  // checkpointTensors puts the step last.
+  const int64_t steps = sources.back().second.data<int64_t>()[0];
+  if (steps < 0)
+    throw Error(fmt::format("{}: '{}' is {}, but a step count cannot be "
+                            "negative",
+                            source, kStepName, steps));
+  copyAll(destinations, sources);
+  program.setStepsTaken(steps);
+}
+
 } // namespace
+
+void checkFileVersion(const std::string &path, const std::string &version) {
+  // "0.1" of "0.1.0".
+  auto majorMinor = [](const std::string &v) {
+    return v.substr(0, v.rfind('.'));
+  };
+  if (majorMinor(version) != majorMinor(KILN_VERSION))
+    throw Error(fmt::format("{}: written by kiln {}, but this is kiln {}; "
+                            "save it again with this version",
+                            path, version, KILN_VERSION));
+}
+
+NamedTensors checkpointTensors(const Program &program) {
+  Tensor step = Tensor::zeros({}, DType::I64);
+  step.data<int64_t>()[0] = program.stepsTaken();
+  return checkpointTensors(program, step);
+}
+
+void restoreCheckpoint(const std::string &source, const NamedTensors &file,
+                       Program &program) {
+  restoreFrom(source, file, program);
+}
+
+void restoreParameters(const std::string &source, const NamedTensors &file,
+                       const NamedTensors &params) {
+  copyAll(params, matchTensors(source, file, params,
+                               /*skipOptimizerState=*/true));
+}
 
 void saveStateDict(const std::string &path, const NamedTensors &params,
                    const std::map<std::string, std::string> &metadata) {
@@ -97,6 +147,10 @@ void loadStateDict(const std::string &path, const NamedTensors &params) {
 }
 
 void loadParameters(const std::string &path, const NamedTensors &params) {
+  if (isProgramFile(path)) {
+    restoreParameters(path, readProgramFile(path).tensors, params);
+    return;
+  }
   if (isZipFile(path)) {
     copyAll(params, matchTensors(path, readTorchStateDict(path), params,
                                  /*skipOptimizerState=*/false));
@@ -107,25 +161,16 @@ void loadParameters(const std::string &path, const NamedTensors &params) {
 
 void saveCheckpoint(const std::string &path, const Program &program,
                     const std::map<std::string, std::string> &hyperParameters) {
-  Tensor step = Tensor::zeros({}, DType::I64);
-  step.data<int64_t>()[0] = program.stepsTaken();
   std::map<std::string, std::string> metadata = hyperParameters;
   metadata.emplace("kiln_version", KILN_VERSION);
-  writeSafetensors(path, checkpointTensors(program, step), metadata);
+  writeSafetensors(path, checkpointTensors(program), metadata);
 }
 
 void loadCheckpoint(const std::string &path, Program &program) {
-  NamedTensors destinations =
-      checkpointTensors(program, Tensor::zeros({}, DType::I64));
-  NamedTensors sources = matchFile(path, destinations);
-  // checkpointTensors puts the step last.
-  const int64_t steps = sources.back().second.data<int64_t>()[0];
-  if (steps < 0)
-    throw Error(fmt::format("{}: '{}' is {}, but a step count cannot be "
-                            "negative",
-                            path, kStepName, steps));
-  copyAll(destinations, sources);
-  program.setStepsTaken(steps);
+  auto metadata = readSafetensorsMetadata(path);
+  if (auto version = metadata.find("kiln_version"); version != metadata.end())
+    checkFileVersion(path, version->second);
+  restoreFrom(path, readSafetensors(path), program);
 }
 
 } // namespace kiln

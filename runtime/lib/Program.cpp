@@ -4,6 +4,7 @@
 #include "kiln/runtime/Error.h"
 #include "kiln/runtime/Parallel.h"
 
+#include <cmath>
 #include <sstream>
 
 namespace kiln {
@@ -246,6 +247,36 @@ void Program::setThreads(int threads) {
                 std::to_string(threads));
   threads_ = threads;
   reserveThreads(threads);
+}
+
+Program::Evaluation Program::evalStep(const Tensor &images,
+                                      const Tensor &labels) {
+  Bound &b = bound("eval_step");
+  const Tensor *inputs[] = {&images, &labels};
+  if (labels.defined() && labels.dtype() != DType::I64)
+    throw Error("evalStep needs a classifier's eval_step, with int64 labels; "
+                "run(\"eval_step\", ...) returns the loss of other models");
+  const std::vector<Tensor> &outputs = call(b, inputs, 2);
+  Evaluation result;
+  result.loss = outputs.at(0).item();
+  result.logits = outputs.at(1);
+  if (result.logits.dim() != 2 || result.logits.dtype() != DType::F32)
+    throw Error("evalStep needs an eval_step returning float32 logits "
+                "[batch, classes], got " +
+                shapeText(result.logits.shape()));
+  const int64_t rows = result.logits.size(0), classes = result.logits.size(1);
+  const float *logits = result.logits.data<float>();
+  const int64_t *truth = labels.data<int64_t>();
+  for (int64_t row = 0; row < rows; ++row) {
+    const float *scores = logits + row * classes;
+    int64_t best = 0;
+    for (int64_t c = 1; c < classes && !std::isnan(scores[best]); ++c) {
+      if (std::isnan(scores[c]) || scores[c] > scores[best])
+        best = c;
+    }
+    result.correct += best == truth[row];
+  }
+  return result;
 }
 
 int64_t Program::stepsTaken() const { return step_.data<int64_t>()[0]; }

@@ -138,7 +138,7 @@ Entry parseEntry(const std::string &path, const std::string &name,
   return entry;
 }
 
-Header readHeader(std::ifstream &in, const std::string &path) {
+Header readHeader(std::istream &in, const std::string &path) {
   in.seekg(0, std::ios::end);
   uint64_t fileSize = static_cast<uint64_t>(in.tellg());
   in.seekg(0);
@@ -223,9 +223,8 @@ Header readHeader(std::ifstream &in, const std::string &path) {
 } // namespace
 
 std::vector<std::pair<std::string, Tensor>>
-readSafetensors(const std::string &path) {
-  std::ifstream in = openForReading(path);
-  Header header = readHeader(in, path);
+readSafetensors(std::istream &in, const std::string &name) {
+  Header header = readHeader(in, name);
   std::vector<std::pair<std::string, Tensor>> result;
   result.reserve(header.entries.size());
   for (const Entry &entry : header.entries) {
@@ -233,10 +232,16 @@ readSafetensors(const std::string &path) {
     in.seekg(static_cast<std::streamoff>(header.dataStart + entry.begin));
     if (!in.read(static_cast<char *>(tensor.rawData()),
                  static_cast<std::streamsize>(entry.end - entry.begin)))
-      throw badTensor(path, entry.name, "could not be read");
+      throw badTensor(name, entry.name, "could not be read");
     result.emplace_back(entry.name, std::move(tensor));
   }
   return result;
+}
+
+std::vector<std::pair<std::string, Tensor>>
+readSafetensors(const std::string &path) {
+  std::ifstream in = openForReading(path);
+  return readSafetensors(in, path);
 }
 
 std::map<std::string, std::string>
@@ -246,29 +251,31 @@ readSafetensorsMetadata(const std::string &path) {
 }
 
 void writeSafetensors(
-    const std::string &path,
+    std::ostream &out,
     const std::vector<std::pair<std::string, Tensor>> &tensors,
-    const std::map<std::string, std::string> &metadata) {
+    const std::map<std::string, std::string> &metadata,
+    const std::string &name) {
   // ordered_json keeps the header in the order tensors were given.
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   if (!metadata.empty())
     header[kMetadataKey] = metadata;
   std::set<std::string> seen;
   uint64_t offset = 0;
-  for (const auto &[name, tensor] : tensors) {
-    if (name.empty() || name == kMetadataKey || !seen.insert(name).second)
+  for (const auto &[tensorName, tensor] : tensors) {
+    if (tensorName.empty() || tensorName == kMetadataKey ||
+        !seen.insert(tensorName).second)
       throw Error(fmt::format("writeSafetensors {}: tensor name '{}' is empty, "
                               "reserved or repeated; give every tensor a "
                               "unique name",
-                              path, name));
+                              name, tensorName));
     if (!tensor.defined())
       throw Error(fmt::format("writeSafetensors {}: tensor '{}' is undefined; "
                               "pass an allocated tensor",
-                              path, name));
+                              name, tensorName));
     uint64_t end = offset + tensor.nbytes();
-    header[name] = {{"dtype", safetensorsDType(tensor.dtype())},
-                    {"shape", tensor.shape()},
-                    {"data_offsets", {offset, end}}};
+    header[tensorName] = {{"dtype", safetensorsDType(tensor.dtype())},
+                          {"shape", tensor.shape()},
+                          {"data_offsets", {offset, end}}};
     offset = end;
   }
   std::string text = header.dump();
@@ -276,18 +283,25 @@ void writeSafetensors(
   // that map the file use the tensors in place.
   text.append((8 - (8 + text.size()) % 8) % 8, ' ');
 
+  uint64_t length = text.size();
+  unsigned char lengthBytes[8];
+  for (int i = 0; i < 8; ++i)
+    lengthBytes[i] = static_cast<unsigned char>(length >> (8 * i));
+  out.write(reinterpret_cast<const char *>(lengthBytes), 8);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  for (const auto &[tensorName, tensor] : tensors) {
+    Tensor data = tensor.contiguous();
+    out.write(static_cast<const char *>(data.rawData()),
+              static_cast<std::streamsize>(data.nbytes()));
+  }
+}
+
+void writeSafetensors(
+    const std::string &path,
+    const std::vector<std::pair<std::string, Tensor>> &tensors,
+    const std::map<std::string, std::string> &metadata) {
   writeFileAtomically(path, [&](std::ostream &out) {
-    uint64_t length = text.size();
-    unsigned char lengthBytes[8];
-    for (int i = 0; i < 8; ++i)
-      lengthBytes[i] = static_cast<unsigned char>(length >> (8 * i));
-    out.write(reinterpret_cast<const char *>(lengthBytes), 8);
-    out.write(text.data(), static_cast<std::streamsize>(text.size()));
-    for (const auto &[name, tensor] : tensors) {
-      Tensor data = tensor.contiguous();
-      out.write(static_cast<const char *>(data.rawData()),
-                static_cast<std::streamsize>(data.nbytes()));
-    }
+    writeSafetensors(out, tensors, metadata, path);
   });
 }
 

@@ -27,6 +27,8 @@ std::string goldenExtension(const std::string &target) {
     return ".pt";
   if (target == "npy")
     return ".npy";
+  if (target == "program_file")
+    return ".kiln";
   return "";
 }
 

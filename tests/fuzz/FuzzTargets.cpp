@@ -7,6 +7,7 @@
 #include "kiln/runtime/Image.h"
 #include "kiln/runtime/Npy.h"
 #include "kiln/runtime/Program.h"
+#include "kiln/runtime/ProgramFile.h"
 #include "kiln/runtime/Safetensors.h"
 #include "kiln/runtime/Tensor.h"
 #include "kiln/runtime/TorchPt.h"
@@ -161,6 +162,13 @@ void runPng(const uint8_t *data, size_t size) {
   touch(image.pixels.data(), image.pixels.size());
 }
 
+void runProgramFile(const uint8_t *data, size_t size) {
+  ProgramFile file = readProgramFile(writeInput(data, size, "input.kiln"));
+  touch(file.graph.data(), file.graph.size());
+  for (const auto &[name, tensor] : file.tensors)
+    touch(tensor);
+}
+
 void runEntries(const uint8_t *data, size_t size) {
   parseEntryPoints(std::string(reinterpret_cast<const char *>(data), size));
 }
@@ -173,7 +181,7 @@ const std::vector<FuzzTarget> &fuzzTargets() {
       {"torch_pt", runTorchPt}, {"torch_pickle", runTorchPickle},
       {"npy", runNpy},
       {"cifar10", runCifar10}, {"png", runPng},
-      {"entries", runEntries}};
+      {"entries", runEntries}, {"program_file", runProgramFile}};
   return targets;
 }
 

@@ -6,10 +6,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$(realpath -m "${1:-$root/build-fuzz}")
 cxx=${CXX_FUZZ:-clang++-14}
+# kiln's own version, so files recording it (program files) get past the
+# version check to the sections after it.
+version=$(sed -n 's/^project(kiln VERSION \([0-9.]*\).*/\1/p' "$root/CMakeLists.txt")
 flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined
        -fno-sanitize-recover=undefined -I "$root/runtime/include"
-       -I "$root/kernels/include" -I "$root/runtime/lib" -DKILN_VERSION=\"fuzz\")
-targets=(idx safetensors torch_pt torch_pickle npy cifar10 png entries)
+       -I "$root/kernels/include" -I "$root/runtime/lib" -DKILN_VERSION=\"$version\")
+targets=(idx safetensors torch_pt torch_pickle npy cifar10 png entries program_file)
 
 mkdir -p "$out/obj"
 # Every runtime source but the C API: the linker keeps what a parser needs.

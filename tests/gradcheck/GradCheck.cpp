@@ -86,6 +86,8 @@ struct OpCase {
   std::function<Var(Builder &)> build;
   /// The op's value from kiln::ref; empty where no reference kernel exists.
   std::function<Tensor(const Operands &)> reference;
+  /// Compile with kiln-fuse, so that the fused ops' lowerings are checked.
+  bool fuse = false;
 };
 
 const double *ptr(const Tensor &t) { return t.data<double>(); }
@@ -113,6 +115,31 @@ OpCase conv2dCase(std::string name, Shape x, int64_t filters, int64_t kernel,
         return conv2d(input, weight, b.normal({filters}), stride, pad);
       },
       [=](const Operands &t) { return conv2dRef(t, stride, pad); }};
+}
+
+/// max_pool2d(relu(conv2d(x, w, b))): kiln-fuse makes kiln.conv2d_relu_pool
+/// of it, and of its gradient kiln.conv2d_relu_pool_backward.
+OpCase convReluPoolCase(std::string name, Shape x, int64_t filters,
+                        int64_t kernel, int64_t stride, int64_t pad,
+                        int64_t poolKernel, int64_t poolStride,
+                        bool bias = true) {
+  OpCase conv = conv2dCase("", x, filters, kernel, stride, pad, bias);
+  return {std::move(name),
+          [=](Builder &b) {
+            return maxPool2d(relu(conv.build(b)), poolKernel, poolStride);
+          },
+          [=](const Operands &t) {
+            Tensor y = conv.reference(t);
+            ref::relu(ptr(y), ptr(y), y.numel());
+            const Shape &s = y.shape();
+            const int64_t oh = ref::convOutSize(s[2], poolKernel, poolStride, 0);
+            const int64_t ow = ref::convOutSize(s[3], poolKernel, poolStride, 0);
+            Tensor pooled = Tensor::empty({s[0], s[1], oh, ow}, DType::F64);
+            ref::maxPool2d(ptr(y), ptr(pooled), s[0], s[1], s[2], s[3],
+                           poolKernel, poolStride);
+            return pooled;
+          },
+          /*fuse=*/true};
 }
 
 OpCase maxPoolCase(std::string name, Shape x, int64_t kernel,
@@ -263,6 +290,12 @@ const std::vector<OpCase> &opCases() {
       conv2dCase("conv2d n1 c2 9x7 k3 s2 p2", {1, 2, 9, 7}, 2, 3, 2, 2),
       conv2dCase("conv2d no bias n3 c2 7x9 k3 s1 p1", {3, 2, 7, 9}, 3, 3, 1, 1,
                  false),
+      convReluPoolCase("conv2d relu max_pool2d fused", {2, 2, 8, 8}, 3, 3, 1,
+                       1, 2, 2),
+      convReluPoolCase("conv2d relu max_pool2d fused overlapping windows",
+                       {2, 2, 9, 9}, 3, 3, 2, 1, 3, 2),
+      convReluPoolCase("conv2d relu max_pool2d fused no bias uncovered edge",
+                       {1, 1, 7, 7}, 2, 3, 1, 0, 2, 2, false),
       maxPoolCase("max_pool2d k2 s2", {3, 2, 6, 8}, 2, 2),
       maxPoolCase("max_pool2d k3 s2 overlapping", {2, 2, 7, 9}, 3, 2),
       maxPoolCase("max_pool2d k3 s1", {1, 2, 5, 6}, 3, 1),
@@ -283,6 +316,20 @@ const std::vector<OpCase> &opCases() {
          ref::linear(ptr(t[0]), ptr(t[1]), ptr(t[2]), ptr(y), 3, 4, 5);
          return y;
        }},
+      // kiln.linear {relu} forward, kiln.bias_relu_backward backward.
+      {"linear relu fused",
+       [](Builder &b) {
+         Var x = b.normal({3, 4});
+         Var w = b.normal({5, 4});
+         return relu(linear(x, w, b.normal({5})));
+       },
+       [](const Operands &t) {
+         Tensor y = Tensor::empty({3, 5}, DType::F64);
+         ref::linear(ptr(t[0]), ptr(t[1]), ptr(t[2]), ptr(y), 3, 4, 5);
+         ref::relu(ptr(y), ptr(y), y.numel());
+         return y;
+       },
+       /*fuse=*/true},
       {"reshape", [](Builder &b) { return b.normal({2, 3, 4}).view({4, -1}); },
        [](const Operands &t) { return t[0].clone().reshape({4, 6}); }},
       {"flatten", [](Builder &b) { return flatten(b.normal({2, 3, 2, 2})); },
@@ -375,7 +422,7 @@ void checkForward(const OpCase &op) {
   Graph graph;
   Builder builder(graph);
   Var out = op.build(builder);
-  Program program = compileFunction(graph, out, /*gradient=*/false);
+  Program program = compileFunction(graph, out, /*gradient=*/false, op.fuse);
   Tensor got = program.run("f", inputsFor(program, "f", builder.inputs()))[0];
   Tensor expected = op.reference(builder.tensors());
   REQUIRE(got.numel() == expected.numel());
@@ -407,7 +454,7 @@ void checkGradient(const OpCase &op) {
     std::iota(axes.begin(), axes.end(), 0);
     loss = sum(out * graph.input("w", out.shape(), DType::F64), axes);
   }
-  Program program = compileFunction(graph, loss, /*gradient=*/true);
+  Program program = compileFunction(graph, loss, /*gradient=*/true, op.fuse);
   const std::vector<Tensor> inputs =
       inputsFor(program, "f", builder.inputs());
   auto value = [&] { return program.run("f", inputs)[0].item(); };

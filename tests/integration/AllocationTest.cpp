@@ -37,6 +37,23 @@ void *operator new(std::size_t size, std::align_val_t a) {
 void *operator new[](std::size_t size, std::align_val_t a) {
   return allocate(size, static_cast<std::size_t>(a));
 }
+// The nothrow forms too (Catch2 uses them), or their memory would come from
+// the default operator new and reach std::free: AddressSanitizer's
+// alloc-dealloc-mismatch at exit in a -DKILN_SANITIZE build.
+void *operator new(std::size_t size, const std::nothrow_t &) noexcept {
+  try {
+    return allocate(size, 0);
+  } catch (const std::bad_alloc &) {
+    return nullptr;
+  }
+}
+void *operator new[](std::size_t size, const std::nothrow_t &) noexcept {
+  try {
+    return allocate(size, 0);
+  } catch (const std::bad_alloc &) {
+    return nullptr;
+  }
+}
 void operator delete(void *p) noexcept { std::free(p); }
 void operator delete[](void *p) noexcept { std::free(p); }
 void operator delete(void *p, std::size_t) noexcept { std::free(p); }

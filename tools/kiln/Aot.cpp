@@ -42,6 +42,27 @@ int64_t bytesOf(const ArgSpec &arg) {
   return bytes;
 }
 
+// The C call that runs an entry point, what it does, and what its outputs
+// hold.
+struct EntryUse {
+  const char *call, *note;
+  std::vector<const char *> outputs;
+};
+
+EntryUse entryUse(const std::string &name) {
+  if (name == "predict")
+    return {"kiln_model_predict(m, images, logits)", "", {"logits"}};
+  if (name == "eval_step")
+    return {"kiln_model_eval_step(m, images, labels, &loss, &correct, logits)",
+            "mean loss, correct predictions and logits; changes nothing",
+            {"loss", "logits"}};
+  if (name == "train_step")
+    return {"kiln_model_train_step(m, images, labels, &loss)",
+            "one optimizer step; the loss is the one before it",
+            {"loss"}};
+  return {"", "", {}};
+}
+
 // The generated header: what each entry point takes, in bytes and shapes,
 // and a create function binding the object's symbols to the runtime.
 std::string header(const std::string &prefix, const std::string &model,
@@ -55,21 +76,37 @@ std::string header(const std::string &prefix, const std::string &model,
     << " * Link " << prefix << ".o with libkiln_runtime (-lkiln_runtime); "
     << "load weights from " << prefix << ".safetensors.\n *\n"
     << " *   kiln_model *m;\n"
-    << " *   if (" << prefix << "_create(&m) != KILN_OK) { puts(kiln_last_error()); ... }\n"
+    << " *   if (" << prefix
+    << "_create(&m) != KILN_OK) { puts(kiln_last_error()); ... }\n"
     << " *   kiln_model_load_weights(m, \"" << prefix << ".safetensors\");\n"
-    << " *   kiln_model_predict(m, images, logits);\n *\n"
-    << " * Entry points (the runtime allocates parameters, optimizer state and\n"
+    << " *   kiln_model_predict(m, images, logits);\n"
+    << " *   kiln_model_eval_step(m, images, labels, &loss, &correct, NULL);\n"
+    << " *\n"
+    << " * Entry points (the runtime allocates parameters, optimizer state "
+       "and\n"
     << " * the arena; callers pass inputs and outputs):\n";
   for (const EntryPoint &entry : entries) {
     std::map<ArgRole, int64_t> total;
     for (const ArgSpec &arg : entry.args)
       total[arg.role] += bytesOf(arg);
+    EntryUse use = entryUse(entry.name);
     h << " *\n *   " << prefix << "_" << entry.name << "\n";
+    if (*use.call)
+      h << " *     called by " << use.call << "\n";
+    if (*use.note)
+      h << " *     " << use.note << "\n";
+    size_t output = 0;
     for (const ArgSpec &arg : entry.args) {
       if (arg.role != ArgRole::Input && arg.role != ArgRole::Output)
         continue;
-      h << " *     " << roleName(arg.role) << " " << arg.name << ": "
-        << dtypeName(arg.dtype) << " " << shapeString(arg.shape) << "\n";
+      std::string name = arg.name;
+      if (arg.role == ArgRole::Output && output < use.outputs.size())
+        name = use.outputs[output++];
+      h << " *     " << roleName(arg.role) << " " << name << ": "
+        << dtypeName(arg.dtype) << " " << shapeString(arg.shape);
+      if (arg.bound > 0)
+        h << ", class labels in [0, " << arg.bound << ")";
+      h << "\n";
     }
     h << " *     parameters " << total[ArgRole::Param]
       << " bytes, optimizer state "
@@ -104,6 +141,12 @@ int runAot(const CompileArgs &a) {
   auto model = models::makeModel(a.model, a.width);
   if (!a.weightsPath.empty())
     loadParameters(a.weightsPath, model->namedParameters());
+  if (a.target != "cpu")
+    throw Error(a.target == "cuda"
+                    ? "kiln compile --aot --target cuda needs kiln's CUDA "
+                      "backend, which this build does not have; use --target "
+                      "cpu"
+                    : "unknown --target '" + a.target + "'; choose cpu");
   std::vector<int64_t> shape = models::modelInputShape(a.model);
   CompileSpec spec;
   spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
@@ -111,6 +154,7 @@ int runAot(const CompileArgs &a) {
   spec.sgd.momentum = a.momentum;
   spec.train = a.train;
   spec.predictBatch = a.batchSize;
+  spec.evalBatch = a.batchSize;
   spec.threads = static_cast<int>(a.threads);
   std::string prefix = a.model;
   for (char &c : prefix) {

@@ -28,6 +28,7 @@ int runBench(const BenchArgs &a) {
   spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
   spec.train = a.mode == "train";
   spec.predictBatch = spec.train ? 0 : a.batchSize;
+  spec.fuse = !a.noFuse;
   spec.threads = static_cast<int>(a.threads);
   using Clock = std::chrono::steady_clock;
   auto start = Clock::now();

@@ -14,7 +14,9 @@
 
 namespace kiln::cli {
 
+/// The version number, and what --version prints: it and CUDA support.
 const char *version();
+std::string versionDetails();
 
 /// Where the data comes from and which model reads it.
 struct DataArgs {
@@ -39,12 +41,14 @@ struct TrainArgs {
   int64_t logEvery = 2000;
   std::string metricsPath;
   std::string savePath;
+  std::string saveProgramPath;
   std::string resumePath;
 };
 
 struct EvalArgs {
   DataArgs data;
   std::string weightsPath;
+  std::string programPath;
   int64_t batchSize = 1000;
   int64_t threads = 0;
   std::string metricsPath;
@@ -67,6 +71,7 @@ struct BenchArgs {
   int64_t steps = 1000;
   int64_t threads = 0;
   bool cold = false;
+  bool noFuse = false;
 };
 
 struct GraphArgs {
@@ -75,15 +80,19 @@ struct GraphArgs {
   bool train = false;
   bool dot = false;
   int64_t batchSize = 4;
+  bool noFuse = false;
 };
 
 struct CompileArgs {
   std::string model = "lenet";
   int64_t width = 1;
   std::string emit = "kiln";
+  std::string target = "cpu";
+  std::string arch = "sm_80";
   bool train = false;
   bool memoryReport = false;
   bool aot = false;
+  bool program = false;
   std::string outputDir;
   std::string weightsPath;
   std::string cpu;
@@ -91,6 +100,7 @@ struct CompileArgs {
   int64_t batchSize = 4;
   double lr = 0.001;
   double momentum = 0.9;
+  bool noFuse = false;
 };
 
 int runTrain(const TrainArgs &args);
@@ -100,6 +110,7 @@ int runBench(const BenchArgs &args);
 int runGraph(const GraphArgs &args);
 int runCompile(const CompileArgs &args);
 int runAot(const CompileArgs &args);
+int runSaveProgram(const CompileArgs &args);
 int runSummary(const std::string &model, int64_t width);
 
 // Shared by train and eval.

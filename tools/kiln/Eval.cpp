@@ -7,18 +7,17 @@
 #include "kiln/runtime/Checkpoint.h"
 #include "kiln/runtime/Error.h"
 #include "kiln/runtime/Image.h"
+#include "kiln/runtime/ProgramFile.h"
 
 #include <cstdio>
 
 namespace kiln::cli {
 
-int runEval(const EvalArgs &a) {
-  checkPositive("--batch-size", double(a.batchSize));
-  if (a.weightsPath.empty())
-    throw Error("kiln eval needs --weights FILE: a state dict or checkpoint "
-                "written by kiln train --save");
+namespace {
+
+// The model of --model/--dataset with --weights, compiled to predict.
+Program compileWithWeights(const EvalArgs &a) {
   std::string name = modelName(a.data);
-  Dataset test = loadSplit(a.data, /*train=*/false);
   auto model = models::makeModel(name, a.data.width);
   loadParameters(a.weightsPath, model->namedParameters());
   std::vector<int64_t> shape = models::modelInputShape(name);
@@ -27,14 +26,59 @@ int runEval(const EvalArgs &a) {
   spec.train = false;
   spec.predictBatch = a.batchSize;
   spec.threads = static_cast<int>(a.threads);
-  Program program = compile(*model, spec);
+  return compile(*model, spec);
+}
+
+// The images predict takes: [batch, channels, height, width].
+std::vector<int64_t> predictInputShape(const Program &program) {
+  for (const ArgSpec &arg : program.entry("predict").args) {
+    if (arg.role == ArgRole::Input)
+      return arg.shape;
+  }
+  throw Error("the predict entry takes no input");
+}
+
+// A program file's own graph and weights; it must classify the data set's
+// images.
+Program loadForEval(const std::string &path, const Dataset &test,
+                    const std::string &dataset) {
+  Program program = loadProgram(path);
+  if (!program.hasEntry("predict"))
+    throw Error(path + ": this program has no predict entry; write it with "
+                       "kiln compile --program or kiln train --save-program");
+  std::vector<int64_t> wanted = predictInputShape(program);
+  wanted.erase(wanted.begin());
+  ImageShape image = test.imageShape();
+  std::vector<int64_t> have = {image.channels, image.height, image.width};
+  if (wanted != have)
+    throw Error(path + ": the program classifies images of shape " +
+                shapeString(wanted) + ", but " + dataset + " has " +
+                shapeString(have) + "; choose the matching --dataset");
+  return program;
+}
+
+} // namespace
+
+int runEval(const EvalArgs &a) {
+  checkPositive("--batch-size", double(a.batchSize));
+  if (a.weightsPath.empty() && a.programPath.empty())
+    throw Error("kiln eval needs --weights FILE (a state dict or checkpoint "
+                "written by kiln train --save) or --program FILE (a program "
+                "file)");
+  Dataset test = loadSplit(a.data, /*train=*/false);
+  Program program = a.programPath.empty()
+                        ? compileWithWeights(a)
+                        : loadForEval(a.programPath, test, a.data.dataset);
+  if (a.threads > 0)
+    program.setThreads(static_cast<int>(a.threads));
+  const int64_t batchSize = predictInputShape(program).at(0);
 
   MetricsLog metrics(a.metricsPath);
   int64_t classes = static_cast<int64_t>(test.classNames.size());
   std::vector<int64_t> confusion(classes * classes, 0);
   bool first = true;
   Accuracy accuracy = evaluate(
-      program, test, a.batchSize,
+      program, test, batchSize,
       [&](const Tensor &labels, const Tensor &logits, int64_t count) {
         for (int64_t i = 0; i < count; ++i)
           ++confusion[labels.data<int64_t>()[i] * classes + argmaxRow(logits, i)];

@@ -2,6 +2,7 @@
 #include "Commands.h"
 
 #include "kiln/runtime/Error.h"
+#include "kiln/runtime/Nvrtc.h"
 #include "kiln/runtime/data/BatchLoader.h"
 #include "kiln/runtime/data/Cifar10.h"
 
@@ -10,7 +11,21 @@
 
 namespace kiln::cli {
 
-const char *version() { return "0.1.0 (CPU; CUDA backend not built)"; }
+const char *version() { return "0.1.0"; }
+
+std::string versionDetails() {
+  std::string text = std::string("kiln ") + version();
+  if (!cuda::builtWithCuda())
+    return text + "\nCPU only: built without CUDA support (no CUDA toolkit "
+                  "found, or -DKILN_CUDA=OFF, at configure time)";
+  const cuda::NvrtcInfo &nvrtc = cuda::nvrtcInfo();
+  text += "\nCUDA support: kernel generation (kiln compile --target cuda)";
+  if (!nvrtc.available)
+    return text + "\nNVRTC not found: " + nvrtc.error;
+  return text + "\nNVRTC " + std::to_string(nvrtc.major) + "." +
+         std::to_string(nvrtc.minor) + " found: " + nvrtc.path +
+         "\nno CUDA executor yet: training and prediction run on the CPU";
+}
 
 void checkPositive(const char *flag, double value) {
   if (!(value > 0))

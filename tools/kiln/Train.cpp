@@ -5,6 +5,7 @@
 #include "kiln/models/LeNet.h"
 #include "kiln/runtime/Checkpoint.h"
 #include "kiln/runtime/Error.h"
+#include "kiln/runtime/ProgramFile.h"
 #include "kiln/runtime/data/BatchLoader.h"
 
 #include <chrono>
@@ -155,6 +156,11 @@ int runTrain(const TrainArgs &a) {
                     {"momentum", std::to_string(a.momentum)},
                     {"batch_size", std::to_string(a.batchSize)}});
     std::printf("saved %s\n", a.savePath.c_str());
+  }
+  if (!a.saveProgramPath.empty()) {
+    saveProgram(a.saveProgramPath, program,
+                {{"model", name}, {"dataset", a.data.dataset}});
+    std::printf("saved the program to %s\n", a.saveProgramPath.c_str());
   }
   reportAccuracy(evaluate(program, test, 1000, {}), test, metrics);
   return 0;

@@ -28,7 +28,7 @@ int main(int argc, char **argv) {
       "differ by float rounding between thread counts";
   CLI::App app{"kiln: a compiler and runtime for small convolutional networks"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string("kiln ") + kiln::cli::version());
+  app.set_version_flag("--version", kiln::cli::versionDetails);
 
   kiln::cli::TrainArgs train;
   CLI::App *trainCmd =
@@ -62,6 +62,9 @@ int main(int argc, char **argv) {
                        "write JSON lines of metrics to this file");
   trainCmd->add_option("--save", train.savePath,
                        "write a checkpoint (safetensors) after training");
+  trainCmd->add_option("--save-program", train.saveProgramPath,
+                       "write the trained program (graph and weights) to a "
+                       "program file for kiln eval --program");
   trainCmd->add_option("--resume", train.resumePath,
                        "start from a checkpoint written by --save");
 
@@ -69,10 +72,21 @@ int main(int argc, char **argv) {
   CLI::App *evalCmd =
       app.add_subcommand("eval", "Test accuracy of saved weights");
   addDataOptions(evalCmd, eval.data);
-  evalCmd->add_option("--weights", eval.weightsPath,
-                      "state dict or checkpoint (safetensors), or a PyTorch .pt state_dict")
-      ->required();
-  evalCmd->add_option("--batch-size", eval.batchSize)->capture_default_str();
+  CLI::Option *weightsOption = evalCmd->add_option(
+      "--weights", eval.weightsPath,
+      "state dict, checkpoint or program file, or a PyTorch .pt state_dict");
+  CLI::Option *batchOption =
+      evalCmd->add_option("--batch-size", eval.batchSize)
+          ->capture_default_str();
+  // A program file brings its model and batch size.
+  evalCmd
+      ->add_option("--program", eval.programPath,
+                   "a program file (kiln compile --program): its own graph, "
+                   "weights and batch size, no model class")
+      ->excludes(weightsOption)
+      ->excludes(batchOption)
+      ->excludes(evalCmd->get_option("--model"))
+      ->excludes(evalCmd->get_option("--width"));
   evalCmd->add_option("--threads", eval.threads, threadsHelp)
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -93,18 +107,33 @@ int main(int argc, char **argv) {
 
   kiln::cli::CompileArgs compile;
   CLI::App *compileCmd = app.add_subcommand(
-      "compile", "Print a model's program at one stage of the pipeline");
+      "compile",
+      "Print a model's program at one stage of the pipeline, or write it "
+      "for a C program (--aot) or as a program file (--program)");
   compileCmd->add_option("--model", compile.model)->capture_default_str();
   compileCmd->add_option("--width", compile.width)->capture_default_str();
   compileCmd->add_option("--emit", compile.emit,
-                         "kiln, loops (alias: linalg) or llvm")
+                         "kiln, loops (alias: linalg) or llvm; with --target "
+                         "cuda: kiln, cuda (CUDA C++), plan (kernel launches), "
+                         "ptx (NVRTC's PTX) or resources (ptxas' registers "
+                         "and spills per kernel)")
+      ->capture_default_str();
+  compileCmd->add_option("--target", compile.target, "cpu or cuda")
+      ->capture_default_str();
+  compileCmd->add_option("--arch", compile.arch,
+                         "CUDA architecture for --emit ptx|resources")
       ->capture_default_str();
   compileCmd->add_flag("--train", compile.train,
-                       "the training step instead of predict");
-  compileCmd->add_flag("--aot", compile.aot,
-                       "write an object file, C header and weights to -o DIR");
+                       "the training step (with --aot, --program: as well)");
+  CLI::Option *aotFlag = compileCmd->add_flag(
+      "--aot", compile.aot,
+      "write an object file, C header and weights to -o DIR");
+  compileCmd
+      ->add_flag("--program", compile.program,
+                 "write a program file (graph and weights) to -o FILE")
+      ->excludes(aotFlag);
   compileCmd->add_option("-o,--output", compile.outputDir,
-                         "output folder for --aot");
+                         "output folder for --aot, file for --program");
   compileCmd->add_option("--cpu", compile.cpu,
                          "--aot for another x86-64 CPU, e.g. x86-64-v2 "
                          "(default: this machine's)");
@@ -112,13 +141,15 @@ int main(int argc, char **argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   compileCmd->add_option("--weights", compile.weightsPath,
-                         "weights to bundle with --aot (default: initial)");
+                         "weights to bundle with --aot or --program "
+                         "(default: initial)");
   compileCmd->add_flag("--memory-report", compile.memoryReport,
                        "compile and print the bytes of every buffer instead");
   compileCmd->add_option("--batch-size", compile.batchSize)
       ->capture_default_str();
   compileCmd->add_option("--lr", compile.lr)->capture_default_str();
   compileCmd->add_option("--momentum", compile.momentum)->capture_default_str();
+  compileCmd->add_flag("--no-fuse", compile.noFuse, "skip kiln-fuse");
 
   kiln::cli::GraphArgs graph;
   CLI::App *graphCmd = app.add_subcommand(
@@ -129,6 +160,7 @@ int main(int argc, char **argv) {
                      "the training step: forward, backward and update");
   graphCmd->add_flag("--dot", graph.dot, "Graphviz dot instead of text");
   graphCmd->add_option("--batch-size", graph.batchSize)->capture_default_str();
+  graphCmd->add_flag("--no-fuse", graph.noFuse, "skip kiln-fuse");
 
   kiln::cli::BenchArgs bench;
   CLI::App *benchCmd = app.add_subcommand(
@@ -144,6 +176,8 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   benchCmd->add_flag("--cold", bench.cold,
                      "compile without the program cache (cold compile time)");
+  benchCmd->add_flag("--no-fuse", bench.noFuse,
+                     "skip kiln-fuse (to measure what fusion gains)");
 
   std::string summaryModel = "lenet";
   int64_t summaryWidth = 1;

@@ -60,8 +60,9 @@ struct CompileSpec {
   RmsPropOptions rmsprop;
   bool train = true;          ///< compile train_step
   int64_t predictBatch = 0;   ///< compile predict for this batch (0: none)
+  int64_t evalBatch = 0;      ///< compile eval_step for this batch (0: none)
   bool gradient = false;      ///< also keep loss and loss_grad entries
-  bool fuse = true;           ///< run kiln-fuse (conv + relu + pool)
+  bool fuse = true;           ///< run kiln-fuse (see docs/passes.md)
   /// Threads the compiled code runs on (0: every hardware thread). Work is
   /// split into this many parts, so results depend on it (by float
   /// reassociation only) but not on Program::setThreads.
@@ -96,10 +97,19 @@ AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
 Program loadAot(const AotBundle &bundle, const std::string &prefix,
                 std::vector<std::pair<std::string, Tensor>> params);
 
+/// Loads a program file written by saveProgram or `kiln compile --program`
+/// (kiln/runtime/ProgramFile.h) without the model class that built it: its
+/// graph is compiled again, or found in the program cache, and its
+/// parameters, optimizer state and step count are those saved. Throws
+/// kiln::Error naming the file and what is wrong with it.
+Program loadProgram(const std::string &path);
+
 /// A traced scalar function of named parameters and inputs, for tests and
 /// the blitz's autograd examples: entries "f" and, with `gradient`, "f_grad"
-/// (returning the value and the gradient of every parameter).
-Program compileFunction(Graph &graph, Var result, bool gradient);
+/// (returning the value and the gradient of every parameter). With `fuse`,
+/// kiln-fuse runs as in compile (after dropping unneeded gradients).
+Program compileFunction(Graph &graph, Var result, bool gradient,
+                        bool fuse = false);
 
 /// Like compile, for a traced scalar `loss` of the graph's parameters and
 /// inputs: the single entry "train_step", applying `spec`'s optimizer

@@ -41,6 +41,7 @@
 #include "kiln/runtime/Npy.h"
 #include "kiln/runtime/Ops.h"
 #include "kiln/runtime/Program.h"
+#include "kiln/runtime/ProgramFile.h"
 #include "kiln/runtime/Random.h"
 #include "kiln/runtime/Tensor.h"
 #include "kiln/runtime/data/BatchLoader.h"

@@ -121,6 +121,9 @@ public:
     bool accumulate;
     mlir::Value rowBegin = {}, rowEnd = {}, columnBegin = {}, columnEnd = {};
     mlir::Value batch = {}, batchBegin = {};
+    /// Applied to each result before it is stored (a bias, relu).
+    std::function<mlir::Value(mlir::Value i, mlir::Value j, mlir::Value v)>
+        finish = {};
   };
   void gemmDot(const GemmDot &g);
   /// to[toAt...] = from[fromAt...] (or +=, with `add`) for `length` <=
@@ -164,6 +167,7 @@ mlir::LogicalResult lowerPoolOp(mlir::Operation *op, LoopEmitter &e);
 mlir::LogicalResult lowerMatmulOp(mlir::Operation *op, LoopEmitter &e);
 mlir::LogicalResult lowerLossOp(mlir::Operation *op, LoopEmitter &e);
 mlir::LogicalResult lowerOptimizerOp(mlir::Operation *op, LoopEmitter &e);
+mlir::LogicalResult lowerFusedOp(mlir::Operation *op, LoopEmitter &e);
 
 } // namespace kiln
 

@@ -1,9 +1,8 @@
 // Loop lowering of conv2d and its two gradients as matrix products over an
-// unfolded image (im2col), one image at a time: for LeNet's small feature
-// maps the unfolded rows (all output positions of one kernel tap) are the
-// longest contiguous loops there are, so LLVM vectorises them well. Row and
-// column ranges are clipped instead of testing for padding.
-#include "LoopEmitter.h"
+// unfolded image (im2col), one image at a time, in register tiles
+// (Microkernels.cpp); the images of a batch are split across threads. Row
+// and column ranges are clipped instead of testing for padding.
+#include "Im2Col.h"
 
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
@@ -12,22 +11,15 @@
 using namespace mlir;
 using namespace kiln;
 
-namespace {
-// Images a filter gradient unfolds at once (see below): a few hundred KiB
-// of columns for LeNet's layers, well inside L2.
-constexpr int64_t kFilterGradientGroup = 8;
-
-struct ConvDims {
-  int64_t n, c, h, w, f, kh, kw, oh, ow, stride, pad;
-};
-
-ConvDims dimsOf(Value input, Value weight, int64_t stride, int64_t pad) {
+ConvDims kiln::dimsOf(Value input, Value weight, int64_t stride, int64_t pad) {
   auto x = cast<ShapedType>(input.getType()).getShape();
   auto k = cast<ShapedType>(weight.getType()).getShape();
   return {x[0], x[1], x[2], x[3], k[0], k[2], k[3],
           convOutputSize(x[2], k[2], stride, pad),
           convOutputSize(x[3], k[3], stride, pad), stride, pad};
 }
+
+namespace {
 
 // The output positions o in [0, outSize) whose input position
 // o * stride + k - pad lies inside [0, inSize), for a kernel offset k.
@@ -78,8 +70,9 @@ void forEachTapRun(LoopEmitter &e, const ConvDims &d, Value ki, Value kj,
   });
 }
 
-// Views of an NCHW buffer as [N, C, H*W] and of weights as [F, C*KH*KW].
-Value view(LoopEmitter &e, Value memref, ArrayRef<int64_t> shape) {
+} // namespace
+
+Value kiln::view(LoopEmitter &e, Value memref, ArrayRef<int64_t> shape) {
   auto type = cast<MemRefType>(memref.getType());
   SmallVector<int64_t> strides(shape.size(), 1);
   for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
@@ -89,10 +82,8 @@ Value view(LoopEmitter &e, Value memref, ArrayRef<int64_t> shape) {
       strides);
 }
 
-// Copies image `n` of `x` into `col`: col[(c, i, j), (oh, ow)] is the input
-// pixel that kernel tap (i, j) of channel c sees at output (oh, ow), or 0 in
-// the padding.
-void unfold(LoopEmitter &e, const ConvDims &d, Value x, Value n, Value col) {
+void kiln::unfold(LoopEmitter &e, const ConvDims &d, Value x, Value n,
+                  Value col) {
   if (d.pad > 0)
     e.fill(col, 0.0);
   e.loops({d.c, d.kh, d.kw}, [&](ValueRange k) {
@@ -119,7 +110,8 @@ void unfold(LoopEmitter &e, const ConvDims &d, Value x, Value n, Value col) {
 // reread rows just written with masked stores, which the CPU cannot
 // forward); other strides add pixel by pixel into a zeroed image. Either
 // way each pixel sums its taps in the same order.
-void fold(LoopEmitter &e, const ConvDims &d, Value col, Value n, Value dx) {
+void kiln::fold(LoopEmitter &e, const ConvDims &d, Value col, Value n,
+                Value dx) {
   OpBuilder &b = e.b;
   Type element = cast<MemRefType>(dx.getType()).getElementType();
   if (d.stride != 1) {
@@ -200,11 +192,10 @@ void fold(LoopEmitter &e, const ConvDims &d, Value col, Value n, Value dx) {
     }
   });
 }
-} // namespace
 
 // Image by image: unfold, matrix product into a one-image scratch buffer
 // with the bias, then relu and pooling straight from that buffer. The
-// activation result is written only when something reads it.
+// activation and arg-max results are written only when something reads them.
 static LogicalResult lowerConvReluPool(Conv2dReluPoolOp op, LoopEmitter &e) {
   ConvDims d = dimsOf(op.getInput(), op.getWeight(), op.getStride(),
                       op.getPadding());
@@ -221,6 +212,9 @@ static LogicalResult lowerConvReluPool(Conv2dReluPoolOp op, LoopEmitter &e) {
                          ? view(e, e.resultBuffer(op.getActivation()),
                                 {d.n, d.f, positions})
                          : Value();
+  Value indices =
+      op.getIndices().use_empty() ? Value() : e.resultBuffer(op.getIndices());
+  Type indexElement = op.getIndices().getType().getElementType();
   Type element = cast<ShapedType>(pooled.getType()).getElementType();
   // Images are independent: each part of the batch has its own scratch.
   int64_t parts = e.parts(d.n);
@@ -247,20 +241,52 @@ static LogicalResult lowerConvReluPool(Conv2dReluPoolOp op, LoopEmitter &e) {
           if (keepActivation)
             e.store(r, activation, {n[0], f[0], p[0]});
         });
-        // The first maximum of each window wins, as in max_pool2d.
+        // The first maximum of each window wins, as in max_pool2d. Its
+        // position is kept for the gradient, or -1 where relu zeroed it,
+        // found in a second scan of the window: carrying it through the
+        // first makes LLVM branch on every comparison.
         Value lowest =
             e.floatConst(element, -std::numeric_limits<double>::infinity());
+        Value none = e.b.create<arith::ConstantIntOp>(e.loc, -1, indexElement);
+        auto bits = [&](Value v) {
+          return e.b.create<arith::BitcastOp>(
+              e.loc, e.b.getIntegerType(element.getIntOrFloatBitWidth()), v);
+        };
         e.loops({ph, pw}, [&](ValueRange o) {
           Value row0 = e.muli(o[0], stride), col0 = e.muli(o[1], stride);
-          Value best = e.reduce(
-              {kernel, kernel}, {lowest}, [&](ValueRange k, ValueRange acc) {
-                Value at =
-                    e.affine(e.addi(row0, k[0]), d.ow, e.addi(col0, k[1]), 0);
-                Value v = e.load(scratch, {f[0], at});
-                return SmallVector<Value>{
-                    e.select(e.greater(v, acc[0]), v, acc[0])};
+          auto window = [&](ValueRange k) {
+            return e.load(scratch, {f[0], e.affine(e.addi(row0, k[0]), d.ow,
+                                                   e.addi(col0, k[1]), 0)});
+          };
+          Value best = e.reduce({kernel, kernel}, {lowest},
+                                [&](ValueRange k, ValueRange acc) {
+                                  Value v = window(k);
+                                  return SmallVector<Value>{e.select(
+                                      e.greater(v, acc[0]), v, acc[0])};
+                                })[0];
+          SmallVector<Value> at = {n[0], f[0], o[0], o[1]};
+          e.store(best, pooled, at);
+          if (!indices)
+            return;
+          // Scanning the window backwards, the last element equal to the
+          // maximum seen is the first one: a chain of selects, no branches.
+          // Relu outputs are never NaN or -0, so equal floats have equal
+          // bits, and integers compare in fewer instructions.
+          Value position = e.reduce(
+              {kernel, kernel}, {none}, [&](ValueRange k, ValueRange acc) {
+                Value i = e.b.create<arith::SubIOp>(
+                    e.loc, e.index(kernel - 1), k[0]);
+                Value j = e.b.create<arith::SubIOp>(
+                    e.loc, e.index(kernel - 1), k[1]);
+                Value equal = e.b.create<arith::CmpIOp>(
+                    e.loc, arith::CmpIPredicate::eq, bits(window({i, j})),
+                    bits(best));
+                Value here = e.b.create<arith::IndexCastOp>(
+                    e.loc, indexElement, e.affine(i, kernel, j, 0));
+                return SmallVector<Value>{e.select(equal, here, acc[0])};
               })[0];
-          e.store(best, pooled, {n[0], f[0], o[0], o[1]});
+          e.store(e.select(e.greater(best, zero), position, none), indices,
+                  at);
         });
       });
     });

@@ -41,6 +41,8 @@ LogicalResult lowerOp(Operation *op, LoopEmitter &e) {
     return lowerLossOp(op, e);
   if (isa<SgdUpdateOp, AdamUpdateOp, RmsPropUpdateOp>(op))
     return lowerOptimizerOp(op, e);
+  if (isa<Conv2dReluPoolBackwardOp, LinearOp, BiasReluBackwardOp>(op))
+    return lowerFusedOp(op, e);
   return op->emitOpError("cannot be lowered to loops");
 }
 

@@ -219,6 +219,8 @@ void LoopEmitter::gemmDot(const GemmDot &g) {
             loc, vector::CombiningKind::ADD, acc[r * columns + s]);
         if (g.accumulate)
           total = add(load(g.c, at), total);
+        if (g.finish)
+          total = g.finish(at[0], at[1], total);
         store(total, g.c, at);
       }
     }

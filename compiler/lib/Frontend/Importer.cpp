@@ -6,6 +6,8 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <algorithm>
+
 using namespace mlir;
 
 namespace kiln {
@@ -36,8 +38,9 @@ static LossReduction lossReduction(Reduction reduction) {
   return LossReduction::Mean;
 }
 
-func::FuncOp importGraph(ModuleOp module, const Graph &graph, Var result,
-                         StringRef name, bool differentiate) {
+func::FuncOp importGraph(ModuleOp module, const Graph &graph,
+                         ArrayRef<Var> results, StringRef name,
+                         bool differentiate) {
   OpBuilder b(module.getContext());
   Location loc = b.getUnknownLoc();
   auto typeOf = [&](const Node &node) {
@@ -52,13 +55,17 @@ func::FuncOp importGraph(ModuleOp module, const Graph &graph, Var result,
         argNodes.push_back(static_cast<int>(i));
     }
   }
-  SmallVector<Type> argTypes;
+  SmallVector<Type> argTypes, resultTypes;
   for (int id : argNodes)
     argTypes.push_back(typeOf(graph.node(id)));
+  int lastNode = 0;
+  for (Var result : results) {
+    resultTypes.push_back(typeOf(graph.node(result.id())));
+    lastNode = std::max(lastNode, result.id());
+  }
   b.setInsertionPointToEnd(module.getBody());
-  auto fn = b.create<func::FuncOp>(
-      loc, name,
-      b.getFunctionType(argTypes, {typeOf(graph.node(result.id()))}));
+  auto fn = b.create<func::FuncOp>(loc, name,
+                                   b.getFunctionType(argTypes, resultTypes));
   Block *entry = fn.addEntryBlock();
   b.setInsertionPointToStart(entry);
   if (differentiate)
@@ -72,7 +79,7 @@ func::FuncOp importGraph(ModuleOp module, const Graph &graph, Var result,
                   b.getStringAttr(node.name));
   }
 
-  for (size_t id = 0; id <= static_cast<size_t>(result.id()); ++id) {
+  for (size_t id = 0; id <= static_cast<size_t>(lastNode); ++id) {
     const Node &node = graph.node(id);
     if (node.kind == OpKind::Param || node.kind == OpKind::Input)
       continue;
@@ -165,7 +172,10 @@ func::FuncOp importGraph(ModuleOp module, const Graph &graph, Var result,
     }
     values[id] = out;
   }
-  b.create<func::ReturnOp>(loc, values.lookup(result.id()));
+  SmallVector<Value> returned;
+  for (Var result : results)
+    returned.push_back(values.lookup(result.id()));
+  b.create<func::ReturnOp>(loc, returned);
   return fn;
 }
 

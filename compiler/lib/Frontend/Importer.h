@@ -9,12 +9,12 @@
 
 namespace kiln {
 
-/// Adds `name(params..., inputs...) -> result` to `module`. Parameters carry
-/// `kiln.param`, inputs `kiln.input`; `differentiate` marks the function
-/// for kiln-autodiff.
+/// Adds `name(params..., inputs...) -> results` to `module`. Parameters
+/// carry `kiln.param`, inputs `kiln.input`; `differentiate` marks the
+/// function for kiln-autodiff (which needs a single scalar result).
 mlir::func::FuncOp importGraph(mlir::ModuleOp module, const Graph &graph,
-                               Var result, llvm::StringRef name,
-                               bool differentiate);
+                               llvm::ArrayRef<Var> results,
+                               llvm::StringRef name, bool differentiate);
 
 } // namespace kiln
 

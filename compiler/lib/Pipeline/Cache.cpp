@@ -4,6 +4,7 @@
 
 #include "ObjectCode.h"
 #include "kiln/runtime/util/AtomicFile.h"
+#include "kiln/runtime/util/CacheDirectory.h"
 
 #include "llvm/Support/xxhash.h"
 
@@ -44,16 +45,6 @@ std::string programKey(const std::string &programText) {
   std::snprintf(hex, sizeof hex, "%016llx",
                 static_cast<unsigned long long>(hash));
   return hex;
-}
-
-std::string cacheDirectory() {
-  if (const char *dir = std::getenv("KILN_CACHE_DIR"))
-    return std::string(dir) == "off" ? "" : dir;
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    return std::string(xdg) + "/kiln";
-  if (const char *home = std::getenv("HOME"); home && *home)
-    return std::string(home) + "/.cache/kiln";
-  return "";
 }
 
 std::optional<CachedProgram> loadCachedProgram(const std::string &key) {

@@ -4,6 +4,7 @@
 #define KILN_PIPELINE_CACHE_H
 
 #include "kiln/runtime/Program.h"
+#include "kiln/runtime/util/CacheDirectory.h"
 
 #include <optional>
 #include <string>
@@ -20,10 +21,6 @@ struct CachedProgram {
 /// kiln binary (path, size and modification time), so rebuilding kiln never
 /// reuses stale code.
 std::string programKey(const std::string &programText);
-
-/// The cache folder: $KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln, else
-/// ~/.cache/kiln; empty when KILN_CACHE_DIR is "off" or no home is known.
-std::string cacheDirectory();
 
 std::optional<CachedProgram> loadCachedProgram(const std::string &key);
 /// Best effort: a cache that cannot be written is skipped silently.

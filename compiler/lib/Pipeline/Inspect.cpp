@@ -105,6 +105,17 @@ std::string opLabel(Operation *op) {
   return name.str();
 }
 
+// "conv2d + relu + max_pool2d" for an op kiln-fuse made; empty otherwise.
+std::string fusedOps(Operation *op) {
+  auto fused = dyn_cast<FusedOpInterface>(op);
+  if (!fused)
+    return "";
+  std::string text;
+  for (StringRef name : fused.getFusedOps())
+    text += (text.empty() ? "" : " + ") + name.str();
+  return text;
+}
+
 std::string text(func::FuncOp fn) {
   std::ostringstream out;
   DenseMap<Operation *, Phase> phase = classify(fn);
@@ -141,6 +152,8 @@ std::string text(func::FuncOp fn) {
       out << ")" << attributesOf(&op);
       if (op.getNumResults() > 0)
         out << " -> " << shapeOf(op.getResult(0).getType());
+      if (std::string group = fusedOps(&op); !group.empty())
+        out << "  [fused: " << group << "]";
       out << "\n";
     }
   }
@@ -184,10 +197,19 @@ std::string dot(func::FuncOp fn) {
       std::string id = "n" + std::to_string(index++);
       for (Value result : op.getResults())
         node[result] = id;
-      out << "    " << id << " [label=\"" << opLabel(&op);
+      // A fused op sits in a dashed box naming the ops it replaced.
+      std::string group = fusedOps(&op);
+      std::string indent = group.empty() ? "    " : "      ";
+      if (!group.empty())
+        out << "    subgraph cluster_fused_" << id << " {\n      label=\"fused: "
+            << group << "\";\n      style=\"dashed,filled\";\n"
+            << "      color=\"#7a5c00\";\n      fillcolor=\"#fff4c2\";\n";
+      out << indent << id << " [label=\"" << opLabel(&op);
       if (op.getNumResults() > 0)
         out << "\\n" << shapeOf(op.getResult(0).getType());
-      out << "\"];\n";
+      out << "\"" << (group.empty() ? "" : ", style=bold") << "];\n";
+      if (!group.empty())
+        out << "    }\n";
       for (Value operand : op.getOperands())
         edges << "  " << node.lookup(operand) << " -> " << id << ";\n";
     }

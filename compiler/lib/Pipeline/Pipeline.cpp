@@ -99,26 +99,38 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
   if (spec.inputShape.size() != 4)
     throw Error("the input shape must be [batch, channels, height, width], "
                 "got " + shapeString(spec.inputShape));
-  if ((spec.train || spec.gradient) && spec.lossReduction == Reduction::None)
+  if ((spec.train || spec.gradient || spec.evalBatch > 0) &&
+      spec.lossReduction == Reduction::None)
     throw Error("CompileSpec::lossReduction is None, which gives one loss per "
-                "sample, but train_step and loss_grad need a scalar loss: use "
-                "Reduction::Mean or Reduction::Sum, or trace "
+                "sample, but train_step, eval_step and loss_grad need a scalar "
+                "loss: use Reduction::Mean or Reduction::Sum, or trace "
                 "crossEntropy/mseLoss with Reduction::None yourself and "
                 "compile it with compileFunction");
   OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(&context));
+  // The model's output and its loss on a batch of `batch` inputs.
+  auto traceLoss = [&](Graph &graph, int64_t batch) -> std::pair<Var, Var> {
+    std::vector<int64_t> shape = spec.inputShape;
+    shape[0] = batch;
+    Var logits = model(graph.input("input", shape));
+    if (spec.loss == LossKind::CrossEntropy)
+      return {logits,
+              crossEntropy(logits, graph.input("labels", {batch}, DType::I64),
+                           spec.lossReduction)};
+    return {logits, mseLoss(logits, graph.input("target", logits.shape()),
+                            spec.lossReduction)};
+  };
   if (spec.train || spec.gradient) {
     Graph graph;
-    Var x = graph.input("input", spec.inputShape);
-    Var logits = model(x);
-    Var loss;
-    if (spec.loss == LossKind::CrossEntropy)
-      loss = crossEntropy(
-          logits, graph.input("labels", {spec.inputShape[0]}, DType::I64),
-          spec.lossReduction);
-    else
-      loss = mseLoss(logits, graph.input("target", logits.shape()),
-                     spec.lossReduction);
+    Var loss = traceLoss(graph, spec.inputShape[0]).second;
     importGraph(*module, graph, loss, "loss", /*differentiate=*/true);
+  }
+  if (spec.evalBatch > 0) {
+    // eval_step(params, input, labels) -> (loss, logits): the forward pass
+    // of train_step without its update.
+    Graph graph;
+    auto [logits, loss] = traceLoss(graph, spec.evalBatch);
+    importGraph(*module, graph, {loss, logits}, "eval_step",
+                /*differentiate=*/false);
   }
   if (spec.predictBatch > 0) {
     Graph graph;
@@ -201,6 +213,43 @@ void lowerToLlvm(ModuleOp module) {
   runPasses(module, buildLlvmPipeline, "lower the program to LLVM");
 }
 
+ArgSpec describeArgument(func::FuncOp fn, unsigned i) {
+  auto type = cast<ShapedType>(fn.getArgumentTypes()[i]);
+  ArgSpec arg;
+  arg.shape.assign(type.getShape().begin(), type.getShape().end());
+  Type element = type.getElementType();
+  arg.dtype = element.isF64()   ? DType::F64
+              : element.isF32() ? DType::F32
+                                : DType::I64;
+  auto stringAttr = [&](StringRef key) -> std::string {
+    if (auto attr = fn.getArgAttrOfType<StringAttr>(i, key))
+      return attr.getValue().str();
+    return "";
+  };
+  if (fn.getArgAttr(i, "kiln.arena")) {
+    arg.role = ArgRole::Arena;
+    arg.name = "arena";
+  } else if (auto output = fn.getArgAttrOfType<IntegerAttr>(i, "kiln.output")) {
+    arg.role = ArgRole::Output;
+    arg.name = "output" + std::to_string(output.getInt());
+  } else if (!stringAttr(kParamAttr).empty()) {
+    arg.role = ArgRole::Param;
+    arg.name = stringAttr(kParamAttr);
+  } else if (stringAttr("kiln.state") == "step") {
+    arg.role = ArgRole::Step;
+    arg.name = "step";
+  } else if (!stringAttr("kiln.state").empty()) {
+    arg.role = ArgRole::State;
+    arg.name = stringAttr("kiln.state");
+  } else {
+    arg.role = ArgRole::Input;
+    arg.name = stringAttr("kiln.input");
+    if (auto bound = fn.getArgAttrOfType<IntegerAttr>(i, "kiln.label_bound"))
+      arg.bound = bound.getInt();
+  }
+  return arg;
+}
+
 std::vector<EntryPoint> describeEntryPoints(ModuleOp module) {
   std::vector<EntryPoint> entries;
   for (auto fn : module.getOps<func::FuncOp>()) {
@@ -208,42 +257,8 @@ std::vector<EntryPoint> describeEntryPoints(ModuleOp module) {
       continue;
     EntryPoint entry;
     entry.name = fn.getName().str();
-    for (unsigned i = 0; i < fn.getNumArguments(); ++i) {
-      auto type = cast<MemRefType>(fn.getArgumentTypes()[i]);
-      ArgSpec arg;
-      arg.shape.assign(type.getShape().begin(), type.getShape().end());
-      Type element = type.getElementType();
-      arg.dtype = element.isF64()   ? DType::F64
-                  : element.isF32() ? DType::F32
-                                    : DType::I64;
-      auto stringAttr = [&](StringRef key) -> std::string {
-        if (auto attr = fn.getArgAttrOfType<StringAttr>(i, key))
-          return attr.getValue().str();
-        return "";
-      };
-      if (fn.getArgAttr(i, "kiln.arena")) {
-        arg.role = ArgRole::Arena;
-        arg.name = "arena";
-      } else if (auto output = fn.getArgAttrOfType<IntegerAttr>(i, "kiln.output")) {
-        arg.role = ArgRole::Output;
-        arg.name = "output" + std::to_string(output.getInt());
-      } else if (!stringAttr(kParamAttr).empty()) {
-        arg.role = ArgRole::Param;
-        arg.name = stringAttr(kParamAttr);
-      } else if (stringAttr("kiln.state") == "step") {
-        arg.role = ArgRole::Step;
-        arg.name = "step";
-      } else if (!stringAttr("kiln.state").empty()) {
-        arg.role = ArgRole::State;
-        arg.name = stringAttr("kiln.state");
-      } else {
-        arg.role = ArgRole::Input;
-        arg.name = stringAttr("kiln.input");
-        if (auto bound = fn.getArgAttrOfType<IntegerAttr>(i, "kiln.label_bound"))
-          arg.bound = bound.getInt();
-      }
-      entry.args.push_back(std::move(arg));
-    }
+    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+      entry.args.push_back(describeArgument(fn, i));
     entries.push_back(std::move(entry));
   }
   return entries;

@@ -4,6 +4,7 @@
 
 #include "kiln/Compiler.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -44,6 +45,10 @@ void lowerToLoops(mlir::ModuleOp module, int64_t threads);
 int64_t threadsOf(const CompileSpec &spec);
 /// loops → LLVM dialect, bare-pointer calling convention.
 void lowerToLlvm(mlir::ModuleOp module);
+
+/// Argument `i` of an entry function, tensor or loop level, read from its
+/// argument attributes: role, name, shape, dtype, label bound.
+ArgSpec describeArgument(mlir::func::FuncOp fn, unsigned i);
 
 /// The entry points of a loop-level module, read from its argument
 /// attributes (call `lowerToLoops` first).

@@ -71,11 +71,13 @@ kiln_status kiln_model_create(const char *entries,
                               const kiln_entry_fn *functions, int count,
                               kiln_model **out);
 
-/* Reads every parameter, by name, from a safetensors state dict or a
- * `kiln train --save` checkpoint (its optimizer state is ignored). Refuses,
- * naming what differs and changing nothing, a file with a missing, extra or
- * differently shaped tensor, one written by an incompatible kiln version, or
- * a truncated or corrupt one. */
+/* Reads every parameter, by name, from a safetensors state dict, a
+ * `kiln train --save` checkpoint or a kiln program file (their optimizer
+ * state is ignored). Refuses with KILN_ERROR_WEIGHTS, naming what differs
+ * and changing nothing, a file with a missing, extra or differently shaped
+ * or typed tensor, one written by an incompatible kiln version or program
+ * file format, or a truncated or corrupt one; KILN_ERROR_FILE if it cannot
+ * be opened. */
 kiln_status kiln_model_load_weights(kiln_model *model,
                                     const char *safetensors_path);
 
@@ -92,6 +94,16 @@ kiln_status kiln_model_predict(kiln_model *model, const float *images,
  * loss before the update. Needs the `train_step` entry (--train). */
 kiln_status kiln_model_train_step(kiln_model *model, const float *images,
                                   const int64_t *labels, float *loss);
+
+/* Loss and accuracy of a labelled batch, changing nothing: images
+ * [batch, 1, 32, 32] float32, labels [batch] int64 in [0, classes). *loss
+ * receives the mean loss (what train_step returns for the same batch, before
+ * its update), *correct the number of images whose largest logit (the first
+ * on ties) is their label, and logits [batch, classes] float32 the model's
+ * output; any of the three may be NULL. Needs the `eval_step` entry. */
+kiln_status kiln_model_eval_step(kiln_model *model, const float *images,
+                                 const int64_t *labels, float *loss,
+                                 int64_t *correct, float *logits);
 
 /* The batch size `entry` was compiled for; 0 if the model has no such
  * entry. */

@@ -114,7 +114,7 @@ TEST_CASE("mseLossBackward matches finite differences", "[loss][grad]") {
 
 TEMPLATE_TEST_CASE("softmaxCrossEntropy sum and none of known logits", "[loss]",
                    float, double) {
-  using kiln::ref::LossReduction;
+  using Reduction = kiln::ref::LossReduction;
   const TestType logits[6] = {1, 2, 3, //
                               1, 1, 1};
   const int64_t labels[2] = {2, 0};
@@ -152,7 +152,7 @@ TEST_CASE("softmaxCrossEntropy as a value refuses Reduction::None", "[loss]") {
 TEST_CASE("softmaxCrossEntropyBackward matches finite differences for sum "
           "and none",
           "[loss][grad]") {
-  using kiln::ref::LossReduction;
+  using Reduction = kiln::ref::LossReduction;
   const int64_t n = 3, c = 5;
   const Vec logits = randomVec(n * c, 53, -3, 3);
   const int64_t labels[n] = {1, 4, 1};
@@ -175,7 +175,7 @@ TEST_CASE("softmaxCrossEntropyBackward matches finite differences for sum "
 }
 
 TEMPLATE_TEST_CASE("mseLoss sum and none by hand", "[loss]", float, double) {
-  using kiln::ref::LossReduction;
+  using Reduction = kiln::ref::LossReduction;
   const TestType a[3] = {1, 2, 3}, b[3] = {1, 0, 5};
   TestType each[3], total;
   kiln::ref::mseLoss(a, b, each, 3, Reduction::None);
@@ -199,7 +199,7 @@ TEMPLATE_TEST_CASE("mseLoss sum and none by hand", "[loss]", float, double) {
 
 TEST_CASE("mseLossBackward matches finite differences for sum and none",
           "[loss][grad]") {
-  using kiln::ref::LossReduction;
+  using Reduction = kiln::ref::LossReduction;
   const Vec a = randomVec(6, 63), b = randomVec(6, 64);
   for (Reduction reduction : {Reduction::Sum, Reduction::None}) {
     const Vec dloss =

@@ -269,7 +269,7 @@ TEST_CASE("kiln_model_load_weights refuses the wrong file and changes nothing",
   SECTION("a file of another kiln version") {
     std::string path = writeToyWeights(dir, {{"kiln_version", "9.3.0"}});
     refuse(path, KILN_ERROR_WEIGHTS,
-           "written by kiln 9.3.0, but this runtime is kiln ");
+           "written by kiln 9.3.0, but this is kiln ");
   }
   SECTION("no path") {
     refuse(std::string(), KILN_ERROR_FILE, "cannot open");

@@ -75,28 +75,59 @@ def KilnOptimizerStep : Pass<"kiln-optimizer-step", "mlir::ModuleOp"> {
 }
 
 def KilnFuse : Pass<"kiln-fuse", "mlir::func::FuncOp"> {
-  let summary = "Fuses conv2d → relu → max_pool2d into one kiln.conv2d_relu_pool";
+  let summary = "Fuses conv2d → relu → max_pool2d and its gradient, linear layers, and relu gradients with their bias sums";
   let description = [{
-    Runs after kiln-autodiff and kiln-optimizer-step. A chain
-    `max_pool2d(relu(conv2d(x, w, b)))` becomes one op whose lowering keeps
-    each image's convolution output in a scratch buffer, so the whole-batch
-    convolution output is never written. The backward pass needs only the
-    relu output: `relu_backward(g, conv)` masks exactly where
-    `relu_backward(g, relu(conv))` does, so its operand is switched to the
-    fused op's activation result. A chain whose convolution output has any
-    other user is left alone.
+    Runs after kiln-autodiff, kiln-optimizer-step, canonicalize and CSE, and
+    rewrites four patterns, in this order:
 
-    Before:
+    1. `max_pool2d(relu(conv2d(x, w, b)))` becomes `kiln.conv2d_relu_pool`,
+       computed image by image from a scratch buffer, so the whole-batch
+       convolution output is never written. Besides the pooled output it
+       has the relu output (written only if read) and, per pooled element,
+       the window position of the first maximum, or -1 where the maximum is
+       not above zero (i8; i32 for windows over 11x11). A chain whose
+       convolution output has any user but the relu and relu-gradient masks
+       is left alone.
+    2. The gradient of such a block, `max_pool2d_backward` of its activation
+       → `relu_backward` → the `conv2d_backward_input`,
+       `conv2d_backward_filter` and bias `sum` reading the result, becomes
+       `kiln.conv2d_relu_pool_backward`. It routes the pooled gradient
+       through the kept positions (a position of -1 gets nothing, which is
+       the relu mask) into a one-image scratch buffer and accumulates the
+       weight, bias and input gradients from it, so neither the activation
+       nor the whole-batch pooling and relu gradients are read or written.
+       Where something else reads the relu gradient, the ops stay and mask
+       with the fused op's activation.
+    3. `relu(add(matmul(x, w) {transpose_rhs}, broadcast(b)))` becomes
+       `kiln.linear %x, %w, %b {relu = true}` (the bias and the relu are each
+       optional, but not both absent). `relu_backward` masks read the relu
+       output instead of the sum before it (both are > 0 at the same
+       places).
+    4. A 2-D `relu_backward` whose result a `sum` over axis 0 reads (a linear
+       layer's bias gradient) becomes `kiln.bias_relu_backward`, which
+       computes both in one pass.
+
+    The fused ops do the same arithmetic per element as the ops they replace,
+    except that a convolution's bias gradient is summed image by image.
+
+    Before (a convolution block of a training step):
     ```mlir
     %c = kiln.conv2d %x, %w, %b ...
     %r = kiln.relu %c : tensor<4x6x28x28xf32>
     %p = kiln.max_pool2d %r {kernel = 2, stride = 2} ...
-    %g = kiln.relu_backward %d, %c : tensor<4x6x28x28xf32>
+    ...
+    %dp = kiln.max_pool2d_backward %g, %r {kernel = 2, stride = 2} ...
+    %dc = kiln.relu_backward %dp, %c : tensor<4x6x28x28xf32>
+    %dw = kiln.conv2d_backward_filter %dc, %x ...
+    %db = kiln.sum %dc {axes = array<i64: 0, 2, 3>} ...
     ```
     After:
     ```mlir
-    %p, %r = kiln.conv2d_relu_pool %x, %w, %b {pool_kernel = 2, pool_stride = 2, ...}
-    %g = kiln.relu_backward %d, %r : tensor<4x6x28x28xf32>
+    %p, %r, %i = kiln.conv2d_relu_pool %x, %w, %b {pool_kernel = 2, pool_stride = 2}
+        : ... -> (tensor<4x6x14x14xf32>, tensor<4x6x28x28xf32>, tensor<4x6x14x14xi8>)
+    ...
+    %dx, %dw, %db = kiln.conv2d_relu_pool_backward %g, %i, %x, %w
+        {pool_kernel = 2, pool_stride = 2} : ...
     ```
   }];
 }

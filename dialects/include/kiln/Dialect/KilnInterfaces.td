@@ -25,4 +25,19 @@ def GradientOpInterface : OpInterface<"GradientOpInterface"> {
   ];
 }
 
+def FusedOpInterface : OpInterface<"FusedOpInterface"> {
+  let cppNamespace = "::kiln";
+  let description = [{
+    An op that kiln-fuse made out of several: it names them, so that tools
+    (`kiln graph`) can show each fusion group as what it replaced.
+  }];
+  let methods = [
+    InterfaceMethod<
+      /*desc=*/[{The names (without the `kiln.` prefix) of the ops this one
+        does the work of, in program order.}],
+      /*retTy=*/"::llvm::SmallVector<::llvm::StringRef>",
+      /*methodName=*/"getFusedOps">
+  ];
+}
+
 #endif // KILN_INTERFACES_TD

@@ -17,6 +17,7 @@ def Kiln_FloatTensor : StaticShapeTensorOf<[F32, F64]>;
 def Kiln_LabelTensor : StaticShapeTensorOf<[I64]>;
 
 def Kiln_Differentiable : DeclareOpInterfaceMethods<GradientOpInterface>;
+def Kiln_FusedOp : DeclareOpInterfaceMethods<FusedOpInterface>;
 
 //===----------------------------------------------------------------------===//
 // Constants and shape ops
@@ -312,19 +313,26 @@ def Kiln_MaxPool2dBackwardOp : Kiln_Op<"max_pool2d_backward"> {
   let hasVerifier = 1;
 }
 
-def Kiln_Conv2dReluPoolOp : Kiln_Op<"conv2d_relu_pool"> {
+def Kiln_IndexTensor : StaticShapeTensorOf<[I8, I32]>;
+
+def Kiln_Conv2dReluPoolOp : Kiln_Op<"conv2d_relu_pool", [Kiln_FusedOp]> {
   let summary = "conv2d, relu and max_pool2d fused into one op (made by kiln-fuse)";
   let description = [{
     Computes `max_pool2d(relu(conv2d(input, weight, bias)))` image by image,
     keeping each image's convolution output in a small scratch buffer
     instead of a whole-batch tensor. The second result is the relu output,
-    which the backward pass reads (as the pooling gradient's input and as the
-    relu gradient's mask); when nothing uses it, lowering never writes it.
+    for a backward pass that reads it (as the pooling gradient's input and as
+    the relu gradient's mask). The third holds, per pooled element, where in
+    its window the first maximum was (`i * pool_kernel + j`), or -1 where the
+    maximum is not above zero, so that relu passes no gradient back:
+    `kiln.conv2d_relu_pool_backward` routes the gradient with it alone.
+    Lowering writes the second and third results only when something uses
+    them.
     ```mlir
-    %p, %a = kiln.conv2d_relu_pool %x, %w, %b {stride = 1, padding = 0,
-               pool_kernel = 2, pool_stride = 2}
+    %p, %a, %i = kiln.conv2d_relu_pool %x, %w, %b {stride = 1, padding = 0,
+                   pool_kernel = 2, pool_stride = 2}
            : (tensor<4x1x32x32xf32>, tensor<6x1x5x5xf32>, tensor<6xf32>)
-             -> (tensor<4x6x14x14xf32>, tensor<4x6x28x28xf32>)
+             -> (tensor<4x6x14x14xf32>, tensor<4x6x28x28xf32>, tensor<4x6x14x14xi8>)
     ```
   }];
   let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
@@ -332,9 +340,90 @@ def Kiln_Conv2dReluPoolOp : Kiln_Op<"conv2d_relu_pool"> {
                        DefaultValuedAttr<I64Attr, "1">:$stride,
                        DefaultValuedAttr<I64Attr, "0">:$padding,
                        I64Attr:$pool_kernel, I64Attr:$pool_stride);
-  let results = (outs Kiln_FloatTensor:$pooled, Kiln_FloatTensor:$activation);
+  let results = (outs Kiln_FloatTensor:$pooled, Kiln_FloatTensor:$activation,
+                      Kiln_IndexTensor:$indices);
   let assemblyFormat = [{
     $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_Conv2dReluPoolBackwardOp : Kiln_Op<"conv2d_relu_pool_backward",
+    [Kiln_FusedOp]> {
+  let summary = "Gradients of conv2d_relu_pool, from the pooled gradient and the kept arg-max";
+  let description = [{
+    The backward pass of `kiln.conv2d_relu_pool` in one op (made by
+    kiln-fuse out of `max_pool2d_backward`, `relu_backward`,
+    `conv2d_backward_input`, `conv2d_backward_filter` and the bias gradient's
+    `sum`). Image by image, the pooled gradient `grad` is scattered to the
+    positions `indices` (the forward op's third result) names, which is the
+    pre-activation gradient (pooling and relu gradients at once), kept in a
+    scratch buffer; the bias, weight and input gradients are then
+    accumulated from it. The whole-batch activation, pooling and relu
+    gradients are never written. Results nothing uses are not computed.
+    ```mlir
+    %dx, %dw, %db = kiln.conv2d_relu_pool_backward %dp, %i, %x, %w
+        {stride = 1, padding = 0, pool_kernel = 2, pool_stride = 2}
+        : (tensor<4x6x14x14xf32>, tensor<4x6x14x14xi8>, tensor<4x1x32x32xf32>,
+           tensor<6x1x5x5xf32>)
+          -> (tensor<4x1x32x32xf32>, tensor<6x1x5x5xf32>, tensor<6xf32>)
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_IndexTensor:$indices,
+                       Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       DefaultValuedAttr<I64Attr, "1">:$stride,
+                       DefaultValuedAttr<I64Attr, "0">:$padding,
+                       I64Attr:$pool_kernel, I64Attr:$pool_stride);
+  let results = (outs Kiln_FloatTensor:$input_grad,
+                      Kiln_FloatTensor:$weight_grad,
+                      Kiln_FloatTensor:$bias_grad);
+  let assemblyFormat = [{
+    $grad `,` $indices `,` $input `,` $weight attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_LinearOp : Kiln_Op<"linear", [Kiln_FusedOp]> {
+  let summary = "Product with transposed weights, bias add and relu in one loop (made by kiln-fuse)";
+  let description = [{
+    `result[m, n] = act(sum_k input[m, k] * weight[n, k] + bias[n])`, with
+    `act` relu when `relu` is set and the identity otherwise; the bias is
+    optional. kiln-fuse makes it from `kiln.matmul {transpose_rhs}`, the
+    `kiln.broadcast` + `kiln.add` of a bias, and a `kiln.relu`, so the
+    product and the sum before relu are never written to memory.
+    ```mlir
+    %h = kiln.linear %x, %w, %b {relu = true}
+           : (tensor<4x400xf32>, tensor<120x400xf32>, tensor<120xf32>)
+             -> tensor<4x120xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$input, Kiln_FloatTensor:$weight,
+                       Optional<Kiln_FloatTensor>:$bias,
+                       DefaultValuedAttr<BoolAttr, "false">:$relu);
+  let results = (outs Kiln_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Kiln_BiasReluBackwardOp : Kiln_Op<"bias_relu_backward", [Kiln_FusedOp,
+    AllTypesMatch<["grad", "input", "result"]>]> {
+  let summary = "The relu gradient and its sum over rows (a bias gradient) in one loop";
+  let description = [{
+    `result = relu_backward(grad, input)` and `bias_grad = sum(result,
+    axes = [0])` for 2-D operands, made by kiln-fuse where a linear layer's
+    bias gradient sums its relu gradient: one pass instead of two.
+    ```mlir
+    %da, %db = kiln.bias_relu_backward %dh, %h
+                 : tensor<4x120xf32> -> tensor<120xf32>
+    ```
+  }];
+  let arguments = (ins Kiln_FloatTensor:$grad, Kiln_FloatTensor:$input);
+  let results = (outs Kiln_FloatTensor:$result, Kiln_FloatTensor:$bias_grad);
+  let assemblyFormat = [{
+    $grad `,` $input attr-dict `:` type($grad) `->` type($bias_grad)
   }];
   let hasVerifier = 1;
 }

@@ -37,9 +37,9 @@ void loadStateDict(const std::string &path,
                    const std::vector<std::pair<std::string, Tensor>> &params);
 
 /// Loads parameters from a state dict or checkpoint in safetensors (ignoring
-/// a checkpoint's optimizer state) or from a PyTorch state_dict saved with
-/// torch.save (a .pt zip archive); refuses the same mismatches as
-/// loadStateDict.
+/// a checkpoint's optimizer state), a kiln program file (ProgramFile.h), or
+/// a PyTorch state_dict saved with torch.save (a .pt zip archive); refuses
+/// the same mismatches as loadStateDict.
 void loadParameters(const std::string &path,
                     const std::vector<std::pair<std::string, Tensor>> &params);
 
@@ -52,5 +52,26 @@ void saveCheckpoint(const std::string &path, const Program &program,
 /// does. The program must have been compiled for the same model and
 /// optimizer; the hyper-parameters are compiled in, so they are not read.
 void loadCheckpoint(const std::string &path, Program &program);
+
+/// Throws kiln::Error unless `version`, the "kiln_version" a file at `path`
+/// records, is one whose files this kiln reads: the same major and minor
+/// version (before 1.0, files stay compatible across patch releases only).
+/// Every loader here checks it when a file records one.
+void checkFileVersion(const std::string &path, const std::string &version);
+
+/// What saveCheckpoint writes: the parameters, "optimizer.<state>" for each
+/// state tensor, and "optimizer.step" (a copy of the step count).
+std::vector<std::pair<std::string, Tensor>>
+checkpointTensors(const Program &program);
+
+/// loadCheckpoint and loadParameters for tensors already read, e.g. from a
+/// program file's weights; `source` names them in messages.
+void restoreCheckpoint(const std::string &source,
+                       const std::vector<std::pair<std::string, Tensor>> &file,
+                       Program &program);
+void restoreParameters(
+    const std::string &source,
+    const std::vector<std::pair<std::string, Tensor>> &file,
+    const std::vector<std::pair<std::string, Tensor>> &params);
 
 } // namespace kiln

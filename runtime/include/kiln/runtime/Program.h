@@ -93,6 +93,17 @@ public:
   /// Logits for a batch.
   const Tensor &predict(const Tensor &images);
 
+  /// What eval_step computes for a batch of a classifier.
+  struct Evaluation {
+    double loss = 0;     ///< what trainStep would return, before its update
+    int64_t correct = 0; ///< images whose predicted class is their label
+    Tensor logits;       ///< [batch, classes], valid until the next call
+  };
+  /// Loss, correct predictions and logits of a labelled batch, changing no
+  /// parameter. The prediction is the first largest logit (NaN counting as
+  /// largest), as torch.argmax and kiln::Accuracy choose it.
+  Evaluation evalStep(const Tensor &images, const Tensor &labels);
+
   /// On a device, these first copy the device's values into the tensors.
   const std::vector<std::pair<std::string, Tensor>> &namedParameters() const;
   const std::vector<std::pair<std::string, Tensor>> &namedState() const;
@@ -118,6 +129,11 @@ public:
   void setThreads(int threads);
   int threads() const { return threads_; }
 
+  /// The kiln-level graph this program was compiled from, as MLIR bytecode:
+  /// what saveProgram stores. Empty for AOT bundles and C API models.
+  const std::string &graphBytecode() const { return graph_; }
+  void setGraphBytecode(std::string bytecode) { graph_ = std::move(bytecode); }
+
 private:
   struct Bound;
   Bound &bound(const std::string &name);
@@ -135,6 +151,7 @@ private:
   std::shared_ptr<DeviceRunner> device_;
   double hostLossSum_ = 0.0; ///< enqueued CPU steps' losses not yet taken
   int64_t hostLossCount_ = 0;
+  std::string graph_;
 };
 
 } // namespace kiln

@@ -12,6 +12,7 @@
 
 #include "kiln/runtime/Tensor.h"
 
+#include <iosfwd>
 #include <map>
 #include <string>
 #include <utility>
@@ -36,5 +37,16 @@ void writeSafetensors(
     const std::string &path,
     const std::vector<std::pair<std::string, Tensor>> &tensors,
     const std::map<std::string, std::string> &metadata = {});
+
+/// The same, for safetensors bytes inside another file (a program file's
+/// weights section): `in` holds exactly those bytes, and `name` stands for
+/// the path in messages.
+std::vector<std::pair<std::string, Tensor>>
+readSafetensors(std::istream &in, const std::string &name);
+void writeSafetensors(
+    std::ostream &out,
+    const std::vector<std::pair<std::string, Tensor>> &tensors,
+    const std::map<std::string, std::string> &metadata,
+    const std::string &name);
 
 } // namespace kiln
