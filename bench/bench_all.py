@@ -106,7 +106,7 @@ class Kiln:
         proc = subprocess.run([path, "bench", "--help"], capture_output=True, text=True)
         if proc.returncode != 0:
             fail("%s has no `bench` command; rebuild it (scripts/build.sh) or pass --kiln PATH" % path)
-        # kiln bench has no --threads yet (kiln runs on one thread); pass it once it does.
+        # Older kiln binaries have no `kiln bench --threads` (and ran on one thread).
         self.bench_takes_threads = "--threads" in proc.stdout
 
     def bench(self, mode, batch, steps, cold=False):
@@ -243,8 +243,8 @@ def main():
                     help="images timed per inference row (default 40000, --quick 10000)")
     ap.add_argument("--repeat", type=int, default=1, help="time each throughput row R times, keep the best")
     ap.add_argument("--kiln-threads", type=int, default=1,
-                    help="threads kiln's code actually runs on, for the %%-of-peak figure (default 1: "
-                         "kiln is single-threaded today; a `threads` field in kiln bench's JSON wins)")
+                    help="threads kiln's code runs on, for the %%-of-peak figure, when kiln bench's JSON "
+                         "has no `threads` field (older kiln binaries ran on one thread; default 1)")
     ap.add_argument("--skip-rss", action="store_true", help="leave out the peak-RSS row (the slowest)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "all.json"))
     ap.add_argument("--kiln", default=os.path.join(ROOT, "build", "tools", "kiln"), help="kiln binary")
@@ -332,7 +332,7 @@ def main():
     print("\n".join(lines))
     print()
     print("kiln %%pk: LeNet FLOPs per image (forward %.3f MFLOP, train step %.3f MFLOP, from the layer "
-          "shapes) x kiln img/s / (%g GFLOP/s per core x %d kiln thread(s)); kiln runs on 1 thread today."
+          "shapes) x kiln img/s / (%g GFLOP/s per core x %d kiln thread(s))."
           % (flops["forward_per_image"] / 1e6, flops["train_step_per_image"] / 1e6, PEAK_GFLOPS_PER_CORE,
              rows[0]["kiln_threads"]))
     if rss_steps:

@@ -218,6 +218,16 @@ kiln_status kiln_model_train_step(kiln_model *model, const float *images,
   });
 }
 
+kiln_status kiln_model_set_threads(kiln_model *model, int threads) {
+  return guard(model, KILN_ERROR_ARGUMENT, [&] {
+    require(model != nullptr, "kiln_model_set_threads: model is NULL");
+    require(threads >= 1, "kiln_model_set_threads: threads must be 1 or "
+                          "more, got " +
+                              std::to_string(threads));
+    model->program->setThreads(threads);
+  });
+}
+
 kiln_status kiln_model_eval_step(kiln_model *model, const float *images,
                                  const int64_t *labels, float *loss,
                                  int64_t *correct, float *logits) {

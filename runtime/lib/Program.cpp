@@ -2,6 +2,7 @@
 #include "kiln/runtime/Program.h"
 
 #include "kiln/runtime/Error.h"
+#include "kiln/runtime/Parallel.h"
 
 #include <cmath>
 #include <sstream>
@@ -27,8 +28,10 @@ struct Program::Bound {
 Program::Program(std::vector<EntryPoint> entries,
                  std::vector<std::pair<std::string, Tensor>> params,
                  std::shared_ptr<void> keepAlive)
-    : params_(std::move(params)), keepAlive_(std::move(keepAlive)) {
+    : params_(std::move(params)), threads_(hardwareThreads()),
+      keepAlive_(std::move(keepAlive)) {
   step_ = Tensor::zeros({}, DType::I64);
+  reserveThreads(threads_); // started now, so that a step allocates nothing
   auto findNamed = [](std::vector<std::pair<std::string, Tensor>> &list,
                       const std::string &name) -> Tensor * {
     for (auto &[own, tensor] : list) {
@@ -131,10 +134,12 @@ const std::vector<Tensor> &Program::run(const std::string &name,
 const std::vector<Tensor> &Program::call(Bound &b, const Tensor *const *inputs,
                                          size_t count) {
   checkInputs(b, inputs, count);
-  if (device_)
+  if (device_) {
     device_->run(b.entry, inputs, count, stepsTaken(), b.outputs);
-  else
-    b.entry.function(b.packed.data());
+    return b.outputs;
+  }
+  ThreadLimit limit(threads_);
+  b.entry.function(b.packed.data());
   return b.outputs;
 }
 
@@ -234,6 +239,14 @@ double Program::trainStep(const Tensor &images, const Tensor &labels) {
 const Tensor &Program::predict(const Tensor &images) {
   const Tensor *inputs[] = {&images};
   return call(bound("predict"), inputs, 1).at(0);
+}
+
+void Program::setThreads(int threads) {
+  if (threads < 1)
+    throw Error("a program needs at least 1 thread, got " +
+                std::to_string(threads));
+  threads_ = threads;
+  reserveThreads(threads);
 }
 
 Program::Evaluation Program::evalStep(const Tensor &images,

@@ -155,6 +155,7 @@ int runAot(const CompileArgs &a) {
   spec.train = a.train;
   spec.predictBatch = a.batchSize;
   spec.evalBatch = a.batchSize;
+  spec.threads = static_cast<int>(a.threads);
   std::string prefix = a.model;
   for (char &c : prefix) {
     if (!std::isalnum(static_cast<unsigned char>(c)))

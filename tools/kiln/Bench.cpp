@@ -30,6 +30,7 @@ int runBench(const BenchArgs &a) {
   spec.predictBatch = spec.train ? 0 : a.batchSize;
   spec.fuse = !a.noFuse;
   spec.device = parseDevice(a.device);
+  spec.threads = static_cast<int>(a.threads);
   using Clock = std::chrono::steady_clock;
   auto start = Clock::now();
   Program program = compile(*model, spec);
@@ -57,15 +58,15 @@ int runBench(const BenchArgs &a) {
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
-  std::printf("{\"mode\":\"%s\",\"model\":\"%s\",\"batch\":%lld,\"steps\":%lld,"
-              "\"images_per_s\":%.1f,\"us_per_step\":%.2f,\"compile_s\":%.3f,"
-              "\"cached\":%s,\"peak_rss_mib\":%.1f,\"device\":\"%s\"}\n",
-              a.mode.c_str(), a.model.c_str(),
-              static_cast<long long>(a.batchSize),
-              static_cast<long long>(a.steps),
-              a.steps * a.batchSize / seconds, 1e6 * seconds / a.steps,
-              compileSeconds, a.cold ? "false" : "true",
-              usage.ru_maxrss / 1024.0, program.deviceDescription().c_str());
+  std::printf(
+      "{\"mode\":\"%s\",\"model\":\"%s\",\"batch\":%lld,\"steps\":%lld,"
+      "\"threads\":%d,\"images_per_s\":%.1f,\"us_per_step\":%.2f,\"compile_s\":"
+      "%.3f,\"cached\":%s,\"peak_rss_mib\":%.1f,\"device\":\"%s\"}\n",
+      a.mode.c_str(), a.model.c_str(), static_cast<long long>(a.batchSize),
+      static_cast<long long>(a.steps), program.threads(),
+      a.steps * a.batchSize / seconds, 1e6 * seconds / a.steps, compileSeconds,
+      a.cold ? "false" : "true", usage.ru_maxrss / 1024.0,
+      program.deviceDescription().c_str());
   return 0;
 }
 

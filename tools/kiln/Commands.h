@@ -52,6 +52,7 @@ struct EvalArgs {
   std::string weightsPath;
   std::string programPath;
   int64_t batchSize = 1000;
+  int64_t threads = 0;
   std::string metricsPath;
   std::string confusionPath;
   std::string device = "cpu";
@@ -71,6 +72,7 @@ struct BenchArgs {
   std::string mode = "train";
   int64_t batchSize = 4;
   int64_t steps = 1000;
+  int64_t threads = 0;
   bool cold = false;
   std::string device = "cpu";
   bool noFuse = false;
@@ -98,6 +100,7 @@ struct CompileArgs {
   std::string outputDir;
   std::string weightsPath;
   std::string cpu;
+  int64_t threads = 0;
   int64_t batchSize = 4;
   double lr = 0.001;
   double momentum = 0.9;

@@ -154,6 +154,7 @@ int runCompile(const CompileArgs &a) {
   spec.train = a.train;
   spec.predictBatch = a.train ? 0 : a.batchSize;
   spec.fuse = !a.noFuse;
+  spec.threads = static_cast<int>(a.threads);
   if (a.memoryReport) {
     printMemoryReport(compile(*model, spec));
     return 0;

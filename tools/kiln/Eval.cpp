@@ -26,6 +26,7 @@ Program compileWithWeights(const EvalArgs &a) {
   spec.train = false;
   spec.predictBatch = a.batchSize;
   spec.device = parseDevice(a.device);
+  spec.threads = static_cast<int>(a.threads);
   return compile(*model, spec);
 }
 
@@ -70,6 +71,8 @@ int runEval(const EvalArgs &a) {
   Program program = a.programPath.empty()
                         ? compileWithWeights(a)
                         : loadForEval(a.programPath, test, a.data.dataset);
+  if (a.threads > 0)
+    program.setThreads(static_cast<int>(a.threads));
   const int64_t batchSize = predictInputShape(program).at(0);
 
   MetricsLog metrics(a.metricsPath);

@@ -70,6 +70,7 @@ int runTrain(const TrainArgs &a) {
   }
   spec.predictBatch = 1000;
   spec.device = device;
+  spec.threads = static_cast<int>(a.threads);
   auto compileStart = Clock::now();
   Program program = compile(*model, spec);
   std::fprintf(stderr, "compiled %s (%lld parameters) for %s in %.2f s\n",

@@ -23,6 +23,9 @@ void addDataOptions(CLI::App *cmd, kiln::cli::DataArgs &data) {
 } // namespace
 
 int main(int argc, char **argv) {
+  const char *threadsHelp =
+      "threads the compiled code runs on (0: every core); results may "
+      "differ by float rounding between thread counts";
   CLI::App app{"kiln: a compiler and runtime for small convolutional networks"};
   app.require_subcommand(1);
   app.set_version_flag("--version", kiln::cli::versionDetails);
@@ -41,8 +44,8 @@ int main(int argc, char **argv) {
                        "SGD and RMSProp momentum")
       ->capture_default_str();
   trainCmd->add_option("--seed", train.seed)->capture_default_str();
-  trainCmd->add_option("--threads", train.threads,
-                       "worker threads (accepted; v0 code runs on one thread)")
+  trainCmd->add_option("--threads", train.threads, threadsHelp)
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   trainCmd->add_option("--workers", train.workers,
                        "loader threads preparing batches ahead (0: none)")
@@ -87,6 +90,9 @@ int main(int argc, char **argv) {
       ->excludes(batchOption)
       ->excludes(evalCmd->get_option("--model"))
       ->excludes(evalCmd->get_option("--width"));
+  evalCmd->add_option("--threads", eval.threads, threadsHelp)
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   evalCmd->add_option("--metrics", eval.metricsPath,
                       "write JSON lines of metrics to this file");
   evalCmd->add_option("--device", eval.device,
@@ -137,6 +143,9 @@ int main(int argc, char **argv) {
   compileCmd->add_option("--cpu", compile.cpu,
                          "--aot for another x86-64 CPU, e.g. x86-64-v2 "
                          "(default: this machine's)");
+  compileCmd->add_option("--threads", compile.threads, threadsHelp)
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   compileCmd->add_option("--weights", compile.weightsPath,
                          "weights to bundle with --aot or --program "
                          "(default: initial)");
@@ -170,6 +179,9 @@ int main(int argc, char **argv) {
   benchCmd->add_option("--steps", bench.steps)->capture_default_str();
   benchCmd->add_option("--device", bench.device,
                          "where to run: cpu, cuda, cuda:N or best (a GPU if there is one)")
+      ->capture_default_str();
+  benchCmd->add_option("--threads", bench.threads, threadsHelp)
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   benchCmd->add_flag("--cold", bench.cold,
                      "compile without the program cache (cold compile time)");

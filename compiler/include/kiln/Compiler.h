@@ -70,6 +70,10 @@ struct CompileSpec {
   /// one). Compiling for a CUDA device on a machine without one throws
   /// kiln::Error ("no CUDA driver found ...").
   Device device = Device::cpu();
+  /// Threads the compiled code runs on (0: every hardware thread). Work is
+  /// split into this many parts, so results depend on it (by float
+  /// reassociation only) but not on Program::setThreads.
+  int threads = 0;
 };
 
 /// The stages `kiln compile --emit` can print.

@@ -6,6 +6,10 @@
 
 namespace kiln {
 
+/// Images a filter gradient unfolds at once: a few hundred KiB of columns
+/// for LeNet's layers, well inside L2.
+inline constexpr int64_t kFilterGradientGroup = 8;
+
 /// A convolution's sizes: batch, channels, input height and width, filters,
 /// kernel height and width, output height and width, stride and padding.
 struct ConvDims {
@@ -20,16 +24,14 @@ ConvDims dimsOf(mlir::Value input, mlir::Value weight, int64_t stride,
 mlir::Value view(LoopEmitter &e, mlir::Value memref,
                  llvm::ArrayRef<int64_t> shape);
 
-/// A scratch buffer [C*KH*KW, OH*OW] for one unfolded image.
-mlir::Value columnBuffer(LoopEmitter &e, const ConvDims &d, mlir::Type element);
-
 /// Copies image `n` of `x` into `col`: col[(c, i, j), (oh, ow)] is the input
 /// pixel that kernel tap (i, j) of channel c sees at output (oh, ow), or 0 in
 /// the padding.
 void unfold(LoopEmitter &e, const ConvDims &d, mlir::Value x, mlir::Value n,
             mlir::Value col);
 
-/// Adds `col` back into image `n` of `dx`: the transpose of unfold.
+/// Writes image `n` of `dx` from `col`: the transpose of unfold, each pixel
+/// the sum of the column entries that came from it.
 void fold(LoopEmitter &e, const ConvDims &d, mlir::Value col, mlir::Value n,
           mlir::Value dx);
 

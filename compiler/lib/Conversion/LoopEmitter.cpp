@@ -3,6 +3,8 @@
 
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace kiln;
 
@@ -70,10 +72,21 @@ Value LoopEmitter::flat(Value memref) {
   if (type.getRank() == 1)
     return memref;
   int64_t n = type.getNumElements();
-  auto flatType = MemRefType::get({n}, type.getElementType());
-  return b.create<memref::ReinterpretCastOp>(loc, flatType, memref, 0,
-                                             ArrayRef<int64_t>{n},
-                                             ArrayRef<int64_t>{1});
+  if (type.getLayout().isIdentity()) {
+    auto flatType = MemRefType::get({n}, type.getElementType());
+    return b.create<memref::ReinterpretCastOp>(
+        loc, flatType, memref, 0, ArrayRef<int64_t>{n}, ArrayRef<int64_t>{1});
+  }
+  // A contiguous part of a bigger buffer (partOf): keep its offset.
+  Value offset =
+      b.create<memref::ExtractStridedMetadataOp>(loc, memref).getOffset();
+  auto flatType = MemRefType::get(
+      {n}, type.getElementType(),
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}));
+  return b.create<memref::ReinterpretCastOp>(
+      loc, flatType, memref, OpFoldResult(offset),
+      ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
 }
 
 Value LoopEmitter::index(int64_t value) {
@@ -130,6 +143,105 @@ void LoopEmitter::fill(Value memref, double value) {
   Value constant = floatConst(type.getElementType(), value);
   loops({type.getDimSize(0)},
         [&](ValueRange ivs) { store(constant, target, ivs); });
+}
+
+int64_t LoopEmitter::parts(int64_t n, int64_t grain) const {
+  if (insideParallel)
+    return 1;
+  return std::clamp<int64_t>(n / std::max<int64_t>(grain, 1), 1,
+                             std::max<int64_t>(threads, 1));
+}
+
+void LoopEmitter::parallelParts(int64_t n, int64_t grain,
+                                const PartBody &body) {
+  int64_t count = parts(n, grain);
+  if (count == 1) {
+    body(index(0), index(n), index(0));
+    return;
+  }
+  b.create<scf::ParallelOp>(
+      loc, ValueRange{index(0)}, ValueRange{index(count)}, ValueRange{index(1)},
+      [&](OpBuilder &nested, Location, ValueRange ivs) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nested.getInsertionBlock(),
+                            nested.getInsertionPoint());
+        insideParallel = true;
+        // Part p covers [p * n / count, (p + 1) * n / count).
+        auto boundary = [&](Value p) {
+          return b.create<arith::DivUIOp>(loc, muli(p, n), index(count));
+        };
+        Value part = ivs[0];
+        body(boundary(part), boundary(addi(part, index(1))), part);
+        insideParallel = false;
+      });
+}
+
+void LoopEmitter::parallelLoops(ArrayRef<int64_t> ubs, int64_t grain,
+                                const Body &body) {
+  parallelParts(ubs[0], grain, [&](Value begin, Value end, Value) {
+    SmallVector<Value> lbValues = {begin}, ubValues = {end};
+    for (int64_t ub : ubs.drop_front()) {
+      lbValues.push_back(index(0));
+      ubValues.push_back(index(ub));
+    }
+    loops(lbValues, ubValues, body);
+  });
+}
+
+Value LoopEmitter::perPart(int64_t count, ArrayRef<int64_t> shape,
+                           Type element) {
+  if (count == 1) { // a plain buffer, as serial code has always used
+    Value single = b.create<memref::AllocOp>(
+        loc, MemRefType::get(shape, element), b.getI64IntegerAttr(64));
+    singleParts.insert(single);
+    return single;
+  }
+  SmallVector<int64_t> all = {count};
+  all.append(shape.begin(), shape.end());
+  return b.create<memref::AllocOp>(loc, MemRefType::get(all, element),
+                                   b.getI64IntegerAttr(64));
+}
+
+Value LoopEmitter::partOf(Value copies, Value part) {
+  if (singleParts.contains(copies))
+    return copies;
+  return itemOf(copies, part);
+}
+
+Value LoopEmitter::itemOf(Value copies, Value part) {
+  auto type = cast<MemRefType>(copies.getType());
+  ArrayRef<int64_t> shape = type.getShape().drop_front();
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = static_cast<int64_t>(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  int64_t size = shape.empty() ? 1 : strides[0] * shape[0];
+  auto partType = MemRefType::get(
+      shape, type.getElementType(),
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, strides));
+  SmallVector<OpFoldResult> sizes, strideValues;
+  for (auto [extent, stride] : llvm::zip(shape, strides)) {
+    sizes.push_back(b.getIndexAttr(extent));
+    strideValues.push_back(b.getIndexAttr(stride));
+  }
+  Value offset = muli(part, size);
+  if (!type.getLayout().isIdentity()) // itself a part: offsets add up
+    offset = addi(
+        b.create<memref::ExtractStridedMetadataOp>(loc, copies).getOffset(),
+        offset);
+  return b.create<memref::ReinterpretCastOp>(
+      loc, partType, copies, OpFoldResult(offset), sizes, strideValues);
+}
+
+void LoopEmitter::sumParts(Value copies, Value out) {
+  auto type = cast<MemRefType>(copies.getType());
+  int64_t count = type.getDimSize(0), size = type.getNumElements() / count;
+  Value all = flat(copies), target = flat(out);
+  parallelLoops({size}, kElementwiseGrain, [&](ValueRange i) {
+    Value total = load(all, i);
+    for (int64_t part = 1; part < count; ++part)
+      total = add(total, load(all, {addi(i[0], index(part * size))}));
+    store(total, target, i);
+  });
 }
 
 Value LoopEmitter::load(Value memref, ValueRange indices) {

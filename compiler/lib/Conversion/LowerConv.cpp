@@ -1,9 +1,10 @@
 // Loop lowering of conv2d and its two gradients as matrix products over an
-// unfolded image (im2col), one image at a time: for LeNet's small feature
-// maps the unfolded rows (all output positions of one kernel tap) are the
-// longest contiguous loops there are, so LLVM vectorises them well. Row and
-// column ranges are clipped instead of testing for padding.
+// unfolded image (im2col), one image at a time, in register tiles
+// (Microkernels.cpp); the images of a batch are split across threads. Row
+// and column ranges are clipped instead of testing for padding.
 #include "Im2Col.h"
+
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include <limits>
 
@@ -18,11 +19,13 @@ ConvDims kiln::dimsOf(Value input, Value weight, int64_t stride, int64_t pad) {
           convOutputSize(x[3], k[3], stride, pad), stride, pad};
 }
 
+namespace {
+
 // The output positions o in [0, outSize) whose input position
 // o * stride + k - pad lies inside [0, inSize), for a kernel offset k.
-static std::pair<Value, Value> validRange(LoopEmitter &e, Value k,
-                                          int64_t inSize, int64_t outSize,
-                                          int64_t stride, int64_t pad) {
+std::pair<Value, Value> validRange(LoopEmitter &e, Value k, int64_t inSize,
+                                   int64_t outSize, int64_t stride,
+                                   int64_t pad) {
   if (pad == 0)
     return {e.index(0), e.index(outSize)};
   OpBuilder &b = e.b;
@@ -39,9 +42,8 @@ static std::pair<Value, Value> validRange(LoopEmitter &e, Value k,
 
 // Visits every (output row, output column, input row, input column) that a
 // kernel tap (ki, kj) connects, skipping padding.
-static void
-forEachTap(LoopEmitter &e, const ConvDims &d, Value ki, Value kj,
-           const std::function<void(Value, Value, Value, Value)> &body) {
+void forEachTap(LoopEmitter &e, const ConvDims &d, Value ki, Value kj,
+                const std::function<void(Value, Value, Value, Value)> &body) {
   auto [rowLo, rowHi] = validRange(e, ki, d.h, d.oh, d.stride, d.pad);
   auto [colLo, colHi] = validRange(e, kj, d.w, d.ow, d.stride, d.pad);
   e.loops(ValueRange{rowLo, colLo}, ValueRange{rowHi, colHi},
@@ -51,6 +53,24 @@ forEachTap(LoopEmitter &e, const ConvDims &d, Value ki, Value kj,
             body(o[0], o[1], ih, iw);
           });
 }
+
+// With stride 1, the output columns a tap (ki, kj) connects in one output
+// row are one run, [colLo, colHi), reading input columns from colLo + kj -
+// pad on: visits each output row with its input row and that run.
+void forEachTapRun(LoopEmitter &e, const ConvDims &d, Value ki, Value kj,
+                   const std::function<void(Value oh, Value ih, Value ow,
+                                            Value iw, Value length)> &body) {
+  assert(d.stride == 1 && "runs are contiguous only with stride 1");
+  auto [rowLo, rowHi] = validRange(e, ki, d.h, d.oh, 1, d.pad);
+  auto [colLo, colHi] = validRange(e, kj, d.w, d.ow, 1, d.pad);
+  Value length = e.b.createOrFold<arith::SubIOp>(e.loc, colHi, colLo);
+  Value iw = e.affine(colLo, 1, kj, -d.pad);
+  e.loops(ValueRange{rowLo}, ValueRange{rowHi}, [&](ValueRange oh) {
+    body(oh[0], e.affine(oh[0], 1, ki, -d.pad), colLo, iw, length);
+  });
+}
+
+} // namespace
 
 Value kiln::view(LoopEmitter &e, Value memref, ArrayRef<int64_t> shape) {
   auto type = cast<MemRefType>(memref.getType());
@@ -62,18 +82,21 @@ Value kiln::view(LoopEmitter &e, Value memref, ArrayRef<int64_t> shape) {
       strides);
 }
 
-Value kiln::columnBuffer(LoopEmitter &e, const ConvDims &d, Type element) {
-  return e.b.create<memref::AllocOp>(
-      e.loc, MemRefType::get({d.c * d.kh * d.kw, d.oh * d.ow}, element),
-      e.b.getI64IntegerAttr(64));
-}
-
 void kiln::unfold(LoopEmitter &e, const ConvDims &d, Value x, Value n,
                   Value col) {
   if (d.pad > 0)
     e.fill(col, 0.0);
   e.loops({d.c, d.kh, d.kw}, [&](ValueRange k) {
     Value row = e.affine(e.affine(k[0], d.kh, k[1], 0), d.kw, k[2], 0);
+    if (d.stride == 1) {
+      forEachTapRun(e, d, k[1], k[2],
+                    [&](Value oh, Value ih, Value ow, Value iw, Value length) {
+                      e.copyRow(x, {n, k[0], ih, iw}, col,
+                                {row, e.affine(oh, d.ow, ow, 0)}, length, d.ow,
+                                /*add=*/false);
+                    });
+      return;
+    }
     forEachTap(e, d, k[1], k[2], [&](Value oh, Value ow, Value ih, Value iw) {
       e.store(e.load(x, {n, k[0], ih, iw}), col,
               {row, e.affine(oh, d.ow, ow, 0)});
@@ -81,15 +104,92 @@ void kiln::unfold(LoopEmitter &e, const ConvDims &d, Value x, Value n,
   });
 }
 
+// Writes image `n` of `dx` from `col`: the transpose of unfold. With stride
+// 1, each input row gathers the runs of every tap that lands on it in a
+// vector register and is stored once (adding runs into dx instead would
+// reread rows just written with masked stores, which the CPU cannot
+// forward); other strides add pixel by pixel into a zeroed image. Either
+// way each pixel sums its taps in the same order.
 void kiln::fold(LoopEmitter &e, const ConvDims &d, Value col, Value n,
                 Value dx) {
-  e.loops({d.c, d.kh, d.kw}, [&](ValueRange k) {
-    Value row = e.affine(e.affine(k[0], d.kh, k[1], 0), d.kw, k[2], 0);
-    forEachTap(e, d, k[1], k[2], [&](Value oh, Value ow, Value ih, Value iw) {
-      SmallVector<Value> at = {n, k[0], ih, iw};
-      Value g = e.load(col, {row, e.affine(oh, d.ow, ow, 0)});
-      e.store(e.add(e.load(dx, at), g), dx, at);
+  OpBuilder &b = e.b;
+  Type element = cast<MemRefType>(dx.getType()).getElementType();
+  if (d.stride != 1) {
+    Value zero = e.floatConst(element, 0.0);
+    e.loops({d.c, d.h, d.w}, [&](ValueRange at) {
+      e.store(zero, dx, {n, at[0], at[1], at[2]});
     });
+    e.loops({d.c, d.kh, d.kw}, [&](ValueRange k) {
+      Value row = e.affine(e.affine(k[0], d.kh, k[1], 0), d.kw, k[2], 0);
+      forEachTap(e, d, k[1], k[2], [&](Value oh, Value ow, Value ih, Value iw) {
+        SmallVector<Value> at = {n, k[0], ih, iw};
+        Value g = e.load(col, {row, e.affine(oh, d.ow, ow, 0)});
+        e.store(e.add(e.load(dx, at), g), dx, at);
+      });
+    });
+    return;
+  }
+  auto vectorType = VectorType::get({kVectorWidth}, element);
+  auto maskType = VectorType::get({kVectorWidth}, b.getI1Type());
+  auto lanes = [&](int64_t lo, int64_t hi) -> Value { // lanes [lo, hi) on
+    SmallVector<bool> bits;
+    for (int64_t lane = 0; lane < kVectorWidth; ++lane)
+      bits.push_back(lane >= lo && lane < hi);
+    return b.create<arith::ConstantOp>(
+        e.loc, maskType, DenseElementsAttr::get(maskType, ArrayRef(bits)));
+  };
+  Value zeroVector = b.create<arith::ConstantOp>(
+      e.loc, vectorType,
+      DenseElementsAttr::get(vectorType, b.getZeroAttr(element)));
+  // A flat view: with it, a run's first lane may sit before its row's start
+  // (masked off) without the index going negative.
+  Value flatCol = e.flat(col);
+  int64_t positions = d.oh * d.ow;
+  e.loops({d.c, d.h}, [&](ValueRange at) {
+    // Kernel rows i whose output row oh = ih + pad - i exists.
+    Value shifted = e.affine(at[1], 1, e.index(0), d.pad);
+    Value iLo = b.create<arith::MaxSIOp>(
+        e.loc, e.affine(shifted, 1, e.index(0), 1 - d.oh), e.index(0));
+    Value iHi = b.create<arith::MinSIOp>(
+        e.loc, e.affine(shifted, 1, e.index(0), 1), e.index(d.kh));
+    iHi = b.create<arith::MaxSIOp>(e.loc, iHi, iLo);
+    for (int64_t start = 0; start < d.w; start += kVectorWidth) {
+      auto gathered = b.create<scf::ForOp>(
+          e.loc, iLo, iHi, e.index(1), ValueRange{zeroVector},
+          [&](OpBuilder &nested, Location, Value i, ValueRange acc) {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPoint(nested.getInsertionBlock(),
+                                nested.getInsertionPoint());
+            Value oh = b.create<arith::SubIOp>(e.loc, shifted, i);
+            Value tapRow =
+                e.affine(e.affine(at[0], d.kh, i, 0), d.kw, e.index(0), 0);
+            Value rowStart = e.affine(tapRow, positions, e.muli(oh, d.ow), 0);
+            Value sum = acc[0];
+            for (int64_t j = 0; j < d.kw; ++j) {
+              // Input columns iw in [j - pad, ow + j - pad) read this tap.
+              int64_t lo = std::max<int64_t>(0, j - d.pad) - start;
+              int64_t hi = std::min(d.w, d.ow + j - d.pad) - start;
+              lo = std::max<int64_t>(lo, 0);
+              hi = std::min(hi, kVectorWidth);
+              if (lo >= hi)
+                continue;
+              Value index = e.affine(rowStart, 1, e.index(0),
+                                     j * positions + start + d.pad - j);
+              Value run = b.create<vector::MaskedLoadOp>(
+                  e.loc, vectorType, flatCol, ValueRange{index}, lanes(lo, hi),
+                  zeroVector);
+              sum = e.add(sum, run);
+            }
+            b.create<scf::YieldOp>(e.loc, sum);
+          });
+      SmallVector<Value> target = {n, at[0], at[1], e.index(start)};
+      int64_t width = std::min(d.w - start, kVectorWidth);
+      if (width == kVectorWidth)
+        b.create<vector::StoreOp>(e.loc, gathered.getResult(0), dx, target);
+      else
+        b.create<vector::MaskedStoreOp>(e.loc, dx, target, lanes(0, width),
+                                        gathered.getResult(0));
+    }
   });
 }
 
@@ -116,79 +216,78 @@ static LogicalResult lowerConvReluPool(Conv2dReluPoolOp op, LoopEmitter &e) {
       op.getIndices().use_empty() ? Value() : e.resultBuffer(op.getIndices());
   Type indexElement = op.getIndices().getType().getElementType();
   Type element = cast<ShapedType>(pooled.getType()).getElementType();
-  Value col = columnBuffer(e, d, element);
-  Value scratch = e.b.create<memref::AllocOp>(
-      e.loc, MemRefType::get({d.f, positions}, element),
-      e.b.getI64IntegerAttr(64));
+  // Images are independent: each part of the batch has its own scratch.
+  int64_t parts = e.parts(d.n);
+  Value cols = e.perPart(parts, {taps, positions}, element);
+  Value scratches = e.perPart(parts, {d.f, positions}, element);
   Value zero = e.floatConst(element, 0.0);
-  e.loops({d.n}, [&](ValueRange n) {
-    unfold(e, d, x, n[0], col);
-    e.loops({d.f}, [&](ValueRange f) {
-      Value init = bias ? e.load(bias, {f[0]}) : zero;
-      e.loops({positions},
-              [&](ValueRange p) { e.store(init, scratch, {f[0], p[0]}); });
-      e.loops({taps}, [&](ValueRange k) {
-        Value weight = e.load(w, {f[0], k[0]});
+  e.parallelParts(d.n, 1, [&](Value begin, Value end, Value part) {
+    Value col = e.partOf(cols, part), scratch = e.partOf(scratches, part);
+    e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange n) {
+      unfold(e, d, x, n[0], col);
+      // scratch[f, p] = bias[f] + sum_k w[f, k] * col[k, p]
+      e.gemm({d.f, positions, taps,
+              [&](Value f, Value k) {
+                return e.load(w, {f, k});
+              },
+              col, scratch,
+              [&](Value f) { return bias ? e.load(bias, {f}) : zero; }});
+      e.loops({d.f}, [&](ValueRange f) {
+        // relu in place, and out to the activation when it is kept.
         e.loops({positions}, [&](ValueRange p) {
-          SmallVector<Value> at = {f[0], p[0]};
-          e.store(e.add(e.load(scratch, at),
-                        e.mul(weight, e.load(col, {k[0], p[0]}))),
-                  scratch, at);
+          Value v = e.load(scratch, {f[0], p[0]});
+          Value r = e.select(e.greater(v, zero), v, zero);
+          e.store(r, scratch, {f[0], p[0]});
+          if (keepActivation)
+            e.store(r, activation, {n[0], f[0], p[0]});
         });
-      });
-      // relu in place, and out to the activation when it is kept.
-      e.loops({positions}, [&](ValueRange p) {
-        Value v = e.load(scratch, {f[0], p[0]});
-        Value r = e.select(e.greater(v, zero), v, zero);
-        e.store(r, scratch, {f[0], p[0]});
-        if (keepActivation)
-          e.store(r, activation, {n[0], f[0], p[0]});
-      });
-      // The first maximum of each window wins, as in max_pool2d. Its
-      // position is kept for the gradient, or -1 where relu zeroed it,
-      // found in a second scan of the window: carrying it through the
-      // first makes LLVM branch on every comparison.
-      Value lowest =
-          e.floatConst(element, -std::numeric_limits<double>::infinity());
-      Value none = e.b.create<arith::ConstantIntOp>(e.loc, -1, indexElement);
-      auto bits = [&](Value v) {
-        return e.b.create<arith::BitcastOp>(
-            e.loc, e.b.getIntegerType(element.getIntOrFloatBitWidth()), v);
-      };
-      e.loops({ph, pw}, [&](ValueRange o) {
-        Value row0 = e.muli(o[0], stride), col0 = e.muli(o[1], stride);
-        auto window = [&](ValueRange k) {
-          return e.load(scratch, {f[0], e.affine(e.addi(row0, k[0]), d.ow,
-                                                 e.addi(col0, k[1]), 0)});
+        // The first maximum of each window wins, as in max_pool2d. Its
+        // position is kept for the gradient, or -1 where relu zeroed it,
+        // found in a second scan of the window: carrying it through the
+        // first makes LLVM branch on every comparison.
+        Value lowest =
+            e.floatConst(element, -std::numeric_limits<double>::infinity());
+        Value none = e.b.create<arith::ConstantIntOp>(e.loc, -1, indexElement);
+        auto bits = [&](Value v) {
+          return e.b.create<arith::BitcastOp>(
+              e.loc, e.b.getIntegerType(element.getIntOrFloatBitWidth()), v);
         };
-        Value best = e.reduce({kernel, kernel}, {lowest},
-                              [&](ValueRange k, ValueRange acc) {
-                                Value v = window(k);
-                                return SmallVector<Value>{
-                                    e.select(e.greater(v, acc[0]), v, acc[0])};
-                              })[0];
-        SmallVector<Value> at = {n[0], f[0], o[0], o[1]};
-        e.store(best, pooled, at);
-        if (!indices)
-          return;
-        // Scanning the window backwards, the last element equal to the
-        // maximum seen is the first one: a chain of selects, no branches.
-        // Relu outputs are never NaN or -0, so equal floats have equal bits,
-        // and integers compare in fewer instructions.
-        Value position = e.reduce(
-            {kernel, kernel}, {none}, [&](ValueRange k, ValueRange acc) {
-              Value i =
-                  e.b.create<arith::SubIOp>(e.loc, e.index(kernel - 1), k[0]);
-              Value j =
-                  e.b.create<arith::SubIOp>(e.loc, e.index(kernel - 1), k[1]);
-              Value equal =
-                  e.b.create<arith::CmpIOp>(e.loc, arith::CmpIPredicate::eq,
-                                            bits(window({i, j})), bits(best));
-              Value here = e.b.create<arith::IndexCastOp>(
-                  e.loc, indexElement, e.affine(i, kernel, j, 0));
-              return SmallVector<Value>{e.select(equal, here, acc[0])};
-            })[0];
-        e.store(e.select(e.greater(best, zero), position, none), indices, at);
+        e.loops({ph, pw}, [&](ValueRange o) {
+          Value row0 = e.muli(o[0], stride), col0 = e.muli(o[1], stride);
+          auto window = [&](ValueRange k) {
+            return e.load(scratch, {f[0], e.affine(e.addi(row0, k[0]), d.ow,
+                                                   e.addi(col0, k[1]), 0)});
+          };
+          Value best = e.reduce({kernel, kernel}, {lowest},
+                                [&](ValueRange k, ValueRange acc) {
+                                  Value v = window(k);
+                                  return SmallVector<Value>{e.select(
+                                      e.greater(v, acc[0]), v, acc[0])};
+                                })[0];
+          SmallVector<Value> at = {n[0], f[0], o[0], o[1]};
+          e.store(best, pooled, at);
+          if (!indices)
+            return;
+          // Scanning the window backwards, the last element equal to the
+          // maximum seen is the first one: a chain of selects, no branches.
+          // Relu outputs are never NaN or -0, so equal floats have equal
+          // bits, and integers compare in fewer instructions.
+          Value position = e.reduce(
+              {kernel, kernel}, {none}, [&](ValueRange k, ValueRange acc) {
+                Value i = e.b.create<arith::SubIOp>(
+                    e.loc, e.index(kernel - 1), k[0]);
+                Value j = e.b.create<arith::SubIOp>(
+                    e.loc, e.index(kernel - 1), k[1]);
+                Value equal = e.b.create<arith::CmpIOp>(
+                    e.loc, arith::CmpIPredicate::eq, bits(window({i, j})),
+                    bits(best));
+                Value here = e.b.create<arith::IndexCastOp>(
+                    e.loc, indexElement, e.affine(i, kernel, j, 0));
+                return SmallVector<Value>{e.select(equal, here, acc[0])};
+              })[0];
+          e.store(e.select(e.greater(best, zero), position, none), indices,
+                  at);
+        });
       });
     });
   });
@@ -206,22 +305,20 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
     Value yBuffer = e.resultBuffer(conv.getResult());
     Type element = cast<ShapedType>(yBuffer.getType()).getElementType();
     Value y = view(e, yBuffer, {d.n, d.f, positions});
-    Value col = columnBuffer(e, d, element);
+    Value cols = e.perPart(e.parts(d.n), {taps, positions}, element);
     // y[n, f, p] = bias[f] + sum_k w[f, k] * col[k, p]
-    e.loops({d.n}, [&](ValueRange n) {
-      unfold(e, d, x, n[0], col);
-      e.loops({d.f}, [&](ValueRange f) {
-        Value init = bias ? e.load(bias, {f[0]}) : e.floatConst(element, 0.0);
-        e.loops({positions},
-                [&](ValueRange p) { e.store(init, y, {n[0], f[0], p[0]}); });
-        e.loops({taps}, [&](ValueRange k) {
-          Value weight = e.load(w, {f[0], k[0]});
-          e.loops({positions}, [&](ValueRange p) {
-            SmallVector<Value> at = {n[0], f[0], p[0]};
-            e.store(e.add(e.load(y, at), e.mul(weight, e.load(col, {k[0], p[0]}))),
-                    y, at);
-          });
-        });
+    e.parallelParts(d.n, 1, [&](Value begin, Value end, Value part) {
+      Value col = e.partOf(cols, part);
+      e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange n) {
+        unfold(e, d, x, n[0], col);
+        e.gemm({d.f, positions, taps,
+                [&](Value f, Value k) {
+                  return e.load(w, {f, k});
+                },
+                col, e.itemOf(y, n[0]),
+                [&](Value f) {
+                  return bias ? e.load(bias, {f}) : e.floatConst(element, 0.0);
+                }});
       });
     });
     return success();
@@ -234,24 +331,19 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
     Value dy = view(e, e.buffer(back.getGrad()), {d.n, d.f, positions});
     Value dx = e.resultBuffer(back.getResult());
     Type element = cast<ShapedType>(dx.getType()).getElementType();
-    Value col = columnBuffer(e, d, element);
-    e.fill(dx, 0.0);
-    // col[k, p] = sum_f w[f, k] * dy[n, f, p], then folded into dx.
-    e.loops({d.n}, [&](ValueRange n) {
-      e.loops({taps}, [&](ValueRange k) {
-        Value zero = e.floatConst(element, 0.0);
-        e.loops({positions}, [&](ValueRange p) { e.store(zero, col, {k[0], p[0]}); });
-        e.loops({d.f}, [&](ValueRange f) {
-          Value weight = e.load(w, {f[0], k[0]});
-          e.loops({positions}, [&](ValueRange p) {
-            SmallVector<Value> at = {k[0], p[0]};
-            e.store(e.add(e.load(col, at),
-                          e.mul(weight, e.load(dy, {n[0], f[0], p[0]}))),
-                    col, at);
-          });
-        });
+    Value cols = e.perPart(e.parts(d.n), {taps, positions}, element);
+    Value zero = e.floatConst(element, 0.0);
+    // col[k, p] = sum_f w[f, k] * dy[n, f, p], then folded into dx[n].
+    e.parallelParts(d.n, 1, [&](Value begin, Value end, Value part) {
+      Value col = e.partOf(cols, part);
+      e.loops(ValueRange{begin}, ValueRange{end}, [&](ValueRange n) {
+        e.gemm({taps, positions, d.f,
+                [&](Value k, Value f) {
+                  return e.load(w, {f, k});
+                },
+                e.itemOf(dy, n[0]), col, [&](Value) { return zero; }});
+        fold(e, d, col, n[0], dx);
       });
-      fold(e, d, col, n[0], dx);
     });
     return success();
   }
@@ -264,22 +356,45 @@ LogicalResult kiln::lowerConvOp(Operation *op, LoopEmitter &e) {
     Value dwBuffer = e.resultBuffer(back.getResult());
     Type element = cast<ShapedType>(dwBuffer.getType()).getElementType();
     Value dw = view(e, dwBuffer, {d.f, taps});
-    Value col = columnBuffer(e, d, element);
-    e.fill(dwBuffer, 0.0);
-    // dw[f, k] += sum_p dy[n, f, p] * col[k, p], image by image.
-    e.loops({d.n}, [&](ValueRange n) {
-      unfold(e, d, x, n[0], col);
-      e.loops({d.f, taps}, [&](ValueRange fk) {
-        Value zero = e.floatConst(element, 0.0);
-        Value dot = e.reduce({positions}, {zero}, [&](ValueRange p,
-                                                      ValueRange acc) {
-          Value product = e.mul(e.load(dy, {n[0], fk[0], p[0]}),
-                                e.load(col, {fk[1], p[0]}));
-          return SmallVector<Value>{e.add(acc[0], product)};
-        })[0];
-        e.store(e.add(e.load(dw, fk), dot), dw, fk);
-      });
+    // A sum over the batch: each part of it adds into its own partial
+    // gradient, and the partials are added up in part order afterwards.
+    int64_t parts = e.parts(d.n);
+    Value partials =
+        parts > 1 ? e.perPart(parts, {d.f, taps}, element) : Value();
+    // Images are unfolded a group at a time, so that each dot product is
+    // summed across vector lanes once per group rather than once per image.
+    int64_t group = std::min(kFilterGradientGroup, (d.n + parts - 1) / parts);
+    Value cols = e.perPart(parts, {group, taps, positions}, element);
+    OpBuilder &b = e.b;
+    e.parallelParts(d.n, 1, [&](Value begin, Value end, Value part) {
+      Value groupCols = e.partOf(cols, part);
+      Value total = partials ? e.partOf(partials, part) : dw;
+      e.fill(total, 0.0);
+      // total[f, k] += sum_n sum_p dy[n, f, p] * col_n[k, p]
+      b.create<scf::ForOp>(
+          e.loc, begin, end, e.index(group), ValueRange{},
+          [&](OpBuilder &nested, Location, Value first, ValueRange) {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPoint(nested.getInsertionBlock(),
+                                nested.getInsertionPoint());
+            Value count = b.create<arith::MinSIOp>(
+                e.loc, e.index(group),
+                b.create<arith::SubIOp>(e.loc, end, first));
+            e.loops(ValueRange{e.index(0)}, ValueRange{count},
+                    [&](ValueRange t) {
+                      unfold(e, d, x, e.addi(first, t[0]),
+                             e.itemOf(groupCols, t[0]));
+                    });
+            LoopEmitter::GemmDot dot{d.f,       taps,  positions,          dy,
+                                     groupCols, total, /*accumulate=*/true};
+            dot.batch = count;
+            dot.batchBegin = first;
+            e.gemmDot(dot);
+            b.create<scf::YieldOp>(e.loc);
+          });
     });
+    if (partials)
+      e.sumParts(partials, dw);
     return success();
   }
   if (auto fused = dyn_cast<Conv2dReluPoolOp>(op))

@@ -1,7 +1,10 @@
-// Loop lowering of matmul. With rhs untransposed the inner loop is an axpy
-// over a row of rhs; with rhs transposed it is a dot product over a row of
-// each operand. Both walk contiguous memory innermost.
+// Loop lowering of matmul, in register tiles (Microkernels.cpp): with rhs
+// untransposed, rows of rhs scaled by broadcast lhs scalars; with rhs
+// transposed, dot products of rows of both operands. Both walk contiguous
+// memory innermost.
 #include "LoopEmitter.h"
+
+#include <algorithm>
 
 using namespace mlir;
 using namespace kiln;
@@ -19,9 +22,24 @@ LogicalResult kiln::lowerMatmulOp(Operation *op, LoopEmitter &e) {
     return ta ? e.load(a, {kk, i}) : e.load(a, {i, kk});
   };
 
+  // Rows (and columns) of the result are independent: split them into
+  // parts when each part gets enough multiply-adds.
+  Value zero = e.floatConst(element, 0.0);
+  if (tb && !ta) {
+    // Dot products of rows of both operands, in register tiles; split by
+    // columns when there are too few rows to give each part a tile.
+    bool byRows = m >= 4 * e.threads;
+    int64_t grain = std::max<int64_t>(1, kMatmulGrain / ((byRows ? n : m) * k));
+    e.parallelParts(byRows ? m : n, grain, [&](Value begin, Value end, Value) {
+      LoopEmitter::GemmDot dot{m, n, k, a, bm, c, /*accumulate=*/false};
+      (byRows ? dot.rowBegin : dot.columnBegin) = begin;
+      (byRows ? dot.rowEnd : dot.columnEnd) = end;
+      e.gemmDot(dot);
+    });
+    return success();
+  }
   if (tb) {
     e.loops({m, n}, [&](ValueRange mn) {
-      Value zero = e.floatConst(element, 0.0);
       Value dot = e.reduce({k}, {zero}, [&](ValueRange kk, ValueRange acc) {
         Value product = e.mul(lhsAt(mn[0], kk[0]), e.load(bm, {mn[1], kk[0]}));
         return SmallVector<Value>{e.add(acc[0], product)};
@@ -30,14 +48,10 @@ LogicalResult kiln::lowerMatmulOp(Operation *op, LoopEmitter &e) {
     });
     return success();
   }
-  e.fill(c, 0.0);
-  e.loops({m, k}, [&](ValueRange mk) {
-    Value scale = lhsAt(mk[0], mk[1]);
-    e.loops({n}, [&](ValueRange j) {
-      SmallVector<Value> at = {mk[0], j[0]};
-      e.store(e.add(e.load(c, at), e.mul(scale, e.load(bm, {mk[1], j[0]}))),
-              c, at);
-    });
+  // Rows of rhs scaled by lhs scalars, in register tiles.
+  int64_t grain = std::max<int64_t>(1, kMatmulGrain / (n * k));
+  e.parallelParts(m, grain, [&](Value begin, Value end, Value) {
+    e.gemm({m, n, k, lhsAt, bm, c, [&](Value) { return zero; }, begin, end});
   });
   return success();
 }

@@ -42,25 +42,26 @@ LogicalResult lowerSgd(SgdUpdateOp sgd, LoopEmitter &e) {
   Value first = b.create<arith::CmpIOp>(
       e.loc, arith::CmpIPredicate::eq, step,
       b.create<arith::ConstantIntOp>(e.loc, 0, 64));
-  e.loops({type.getNumElements()}, [&](ValueRange i) {
-    Value p = e.load(param, i);
-    Value g = e.load(grad, i);
-    if (weightDecay != 0)
-      g = e.add(g, e.mul(e.floatConst(element, weightDecay), p));
-    if (momentum == 0)
-      passThrough(e, buffer, i); // without momentum the buffer is unused
-    if (momentum != 0) {
-      Value running = e.add(
-          e.mul(e.floatConst(element, momentum), e.load(buffer.old, i)),
-          e.mul(e.floatConst(element, 1.0 - dampening), g));
-      Value m = e.select(first, g, running);
-      e.store(m, buffer.updated, i);
-      g = sgd.getNesterov()
-              ? e.add(g, e.mul(e.floatConst(element, momentum), m))
-              : m;
-    }
-    e.store(e.sub(p, e.mul(e.floatConst(element, lr), g)), newParam, i);
-  });
+  e.parallelLoops(
+      {type.getNumElements()}, kElementwiseGrain, [&](ValueRange i) {
+        Value p = e.load(param, i);
+        Value g = e.load(grad, i);
+        if (weightDecay != 0)
+          g = e.add(g, e.mul(e.floatConst(element, weightDecay), p));
+        if (momentum == 0)
+          passThrough(e, buffer, i); // without momentum the buffer is unused
+        if (momentum != 0) {
+          Value running = e.add(
+              e.mul(e.floatConst(element, momentum), e.load(buffer.old, i)),
+              e.mul(e.floatConst(element, 1.0 - dampening), g));
+          Value m = e.select(first, g, running);
+          e.store(m, buffer.updated, i);
+          g = sgd.getNesterov()
+                  ? e.add(g, e.mul(e.floatConst(element, momentum), m))
+                  : m;
+        }
+        e.store(e.sub(p, e.mul(e.floatConst(element, lr), g)), newParam, i);
+      });
   return success();
 }
 
@@ -103,29 +104,31 @@ LogicalResult lowerAdam(AdamUpdateOp adam, LoopEmitter &e) {
   StateBuffers vmax =
       stateBuffers(e, adam.getMaxExpAvgSq(), adam.getNewMaxExpAvgSq());
   auto constant = [&](double value) { return e.floatConst(element, value); };
-  e.loops({type.getNumElements()}, [&](ValueRange i) {
-    Value p = e.load(param, i);
-    Value g = e.load(grad, i);
-    if (weightDecay != 0)
-      g = e.add(g, e.mul(constant(weightDecay), p));
-    Value mNew = e.add(e.mul(constant(beta1), e.load(m.old, i)),
-                       e.mul(constant(1.0 - beta1), g));
-    Value vNew = e.add(e.mul(constant(beta2), e.load(v.old, i)),
-                       e.mul(constant(1.0 - beta2), e.mul(g, g)));
-    e.store(mNew, m.updated, i);
-    e.store(vNew, v.updated, i);
-    Value second = vNew;
-    if (adam.getAmsgrad()) {
-      second = b.create<arith::MaximumFOp>(e.loc, e.load(vmax.old, i), vNew);
-      e.store(second, vmax.updated, i);
-    } else {
-      passThrough(e, vmax, i);
-    }
-    Value denom =
-        e.add(e.div(b.create<math::SqrtOp>(e.loc, second), correction2),
-              constant(adam.getEps().convertToDouble()));
-    e.store(e.sub(p, e.mul(stepSize, e.div(mNew, denom))), newParam, i);
-  });
+  e.parallelLoops(
+      {type.getNumElements()}, kElementwiseGrain, [&](ValueRange i) {
+        Value p = e.load(param, i);
+        Value g = e.load(grad, i);
+        if (weightDecay != 0)
+          g = e.add(g, e.mul(constant(weightDecay), p));
+        Value mNew = e.add(e.mul(constant(beta1), e.load(m.old, i)),
+                           e.mul(constant(1.0 - beta1), g));
+        Value vNew = e.add(e.mul(constant(beta2), e.load(v.old, i)),
+                           e.mul(constant(1.0 - beta2), e.mul(g, g)));
+        e.store(mNew, m.updated, i);
+        e.store(vNew, v.updated, i);
+        Value second = vNew;
+        if (adam.getAmsgrad()) {
+          second =
+              b.create<arith::MaximumFOp>(e.loc, e.load(vmax.old, i), vNew);
+          e.store(second, vmax.updated, i);
+        } else {
+          passThrough(e, vmax, i);
+        }
+        Value denom =
+            e.add(e.div(b.create<math::SqrtOp>(e.loc, second), correction2),
+                  constant(adam.getEps().convertToDouble()));
+        e.store(e.sub(p, e.mul(stepSize, e.div(mNew, denom))), newParam, i);
+      });
   return success();
 }
 
@@ -145,35 +148,36 @@ LogicalResult lowerRmsProp(RmsPropUpdateOp rms, LoopEmitter &e) {
       stateBuffers(e, rms.getMomentumBuffer(), rms.getNewMomentumBuffer());
   StateBuffers gradAvg = stateBuffers(e, rms.getGradAvg(), rms.getNewGradAvg());
   auto constant = [&](double value) { return e.floatConst(element, value); };
-  e.loops({type.getNumElements()}, [&](ValueRange i) {
-    Value p = e.load(param, i);
-    Value g = e.load(grad, i);
-    if (weightDecay != 0)
-      g = e.add(g, e.mul(constant(weightDecay), p));
-    Value s = e.add(e.mul(constant(alpha), e.load(square.old, i)),
-                    e.mul(constant(1.0 - alpha), e.mul(g, g)));
-    e.store(s, square.updated, i);
-    Value variance = s;
-    if (rms.getCentered()) {
-      Value a = e.add(e.mul(constant(alpha), e.load(gradAvg.old, i)),
-                      e.mul(constant(1.0 - alpha), g));
-      e.store(a, gradAvg.updated, i);
-      variance = e.sub(s, e.mul(a, a));
-    } else {
-      passThrough(e, gradAvg, i);
-    }
-    Value avg = e.add(b.create<math::SqrtOp>(e.loc, variance),
-                      constant(rms.getEps().convertToDouble()));
-    Value step = e.div(g, avg);
-    if (momentum > 0) {
-      step = e.add(e.mul(constant(momentum), e.load(buf.old, i)), step);
-      e.store(step, buf.updated, i);
-    } else {
-      passThrough(e, buf, i);
-    }
-    e.store(e.sub(p, e.mul(constant(rms.getLr().convertToDouble()), step)),
-            newParam, i);
-  });
+  e.parallelLoops(
+      {type.getNumElements()}, kElementwiseGrain, [&](ValueRange i) {
+        Value p = e.load(param, i);
+        Value g = e.load(grad, i);
+        if (weightDecay != 0)
+          g = e.add(g, e.mul(constant(weightDecay), p));
+        Value s = e.add(e.mul(constant(alpha), e.load(square.old, i)),
+                        e.mul(constant(1.0 - alpha), e.mul(g, g)));
+        e.store(s, square.updated, i);
+        Value variance = s;
+        if (rms.getCentered()) {
+          Value a = e.add(e.mul(constant(alpha), e.load(gradAvg.old, i)),
+                          e.mul(constant(1.0 - alpha), g));
+          e.store(a, gradAvg.updated, i);
+          variance = e.sub(s, e.mul(a, a));
+        } else {
+          passThrough(e, gradAvg, i);
+        }
+        Value avg = e.add(b.create<math::SqrtOp>(e.loc, variance),
+                          constant(rms.getEps().convertToDouble()));
+        Value step = e.div(g, avg);
+        if (momentum > 0) {
+          step = e.add(e.mul(constant(momentum), e.load(buf.old, i)), step);
+          e.store(step, buf.updated, i);
+        } else {
+          passThrough(e, buf, i);
+        }
+        e.store(e.sub(p, e.mul(constant(rms.getLr().convertToDouble()), step)),
+                newParam, i);
+      });
   return success();
 }
 

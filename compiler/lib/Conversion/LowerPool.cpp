@@ -2,6 +2,7 @@
 // window wins, as in PyTorch.
 #include "LoopEmitter.h"
 
+#include <algorithm>
 #include <limits>
 
 using namespace mlir;
@@ -33,21 +34,31 @@ LogicalResult kiln::lowerPoolOp(Operation *op, LoopEmitter &e) {
                     });
   };
 
+  // Images are independent; split the batch when there is enough of it.
+  int64_t grain = std::max<int64_t>(
+      1, kElementwiseGrain / (inShape[1] * inShape[2] * inShape[3]));
   if (auto pool = dyn_cast<MaxPool2dOp>(op)) {
     Value y = e.resultBuffer(pool.getResult());
-    e.loops({inShape[0], inShape[1], oh, ow}, [&](ValueRange at) {
-      e.store(windowMax(at)[0], y, at);
-    });
+    e.parallelLoops({inShape[0], inShape[1], oh, ow}, grain,
+                    [&](ValueRange at) { e.store(windowMax(at)[0], y, at); });
     return success();
   }
   auto back = cast<MaxPool2dBackwardOp>(op);
   Value dy = e.buffer(back.getGrad());
   Value dx = e.resultBuffer(back.getResult());
-  e.fill(dx, 0.0);
-  e.loops({inShape[0], inShape[1], oh, ow}, [&](ValueRange at) {
-    SmallVector<Value> best = windowMax(at);
-    SmallVector<Value> target = {at[0], at[1], best[1], best[2]};
-    e.store(e.add(e.load(dx, target), e.load(dy, at)), dx, target);
+  Value zero = e.floatConst(element, 0.0);
+  e.parallelParts(inShape[0], grain, [&](Value begin, Value end, Value) {
+    SmallVector<Value> lbs = {begin, e.index(0), e.index(0), e.index(0)};
+    SmallVector<Value> inputUbs = {end, e.index(inShape[1]),
+                                   e.index(inShape[2]), e.index(inShape[3])};
+    SmallVector<Value> windowUbs = {end, e.index(inShape[1]), e.index(oh),
+                                    e.index(ow)};
+    e.loops(lbs, inputUbs, [&](ValueRange at) { e.store(zero, dx, at); });
+    e.loops(lbs, windowUbs, [&](ValueRange at) {
+      SmallVector<Value> best = windowMax(at);
+      SmallVector<Value> target = {at[0], at[1], best[1], best[2]};
+      e.store(e.add(e.load(dx, target), e.load(dy, at)), dx, target);
+    });
   });
   return success();
 }

@@ -74,7 +74,7 @@ LogicalResult checkInPlace(BlockArgument arg, Value update) {
   return success();
 }
 
-LogicalResult lowerFunction(func::FuncOp fn, ModuleOp module) {
+LogicalResult lowerFunction(func::FuncOp fn, ModuleOp module, int64_t threads) {
   if (!fn.getBody().hasOneBlock())
     return fn.emitError("kiln-lower-to-loops needs single-block functions");
   auto ret = cast<func::ReturnOp>(fn.front().getTerminator());
@@ -117,6 +117,7 @@ LogicalResult lowerFunction(func::FuncOp fn, ModuleOp module) {
   Block *entry = lowered.addEntryBlock();
   b.setInsertionPointToStart(entry);
   LoopEmitter e(b, module);
+  e.threads = threads;
   for (unsigned i = 0; i < numInputs; ++i)
     e.setBuffer(fn.getArgument(i), entry->getArgument(i));
 
@@ -182,13 +183,14 @@ LogicalResult lowerFunction(func::FuncOp fn, ModuleOp module) {
 
 struct KilnLowerToLoopsPass
     : kiln::impl::KilnLowerToLoopsBase<KilnLowerToLoopsPass> {
+  using KilnLowerToLoopsBase::KilnLowerToLoopsBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
     for (func::FuncOp fn : functions) {
       if (fn.isExternal())
         continue;
-      if (failed(lowerFunction(fn, module)))
+      if (failed(lowerFunction(fn, module, threads)))
         return signalPassFailure();
     }
   }

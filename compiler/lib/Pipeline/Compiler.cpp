@@ -9,6 +9,7 @@
 #include "kiln/Compiler/Passes.h"
 #include "kiln/runtime/Checkpoint.h"
 #include "kiln/runtime/Error.h"
+#include "kiln/runtime/Parallel.h"
 #include "kiln/runtime/ProgramFile.h"
 
 #include "mlir/Bytecode/BytecodeReader.h"
@@ -44,7 +45,7 @@ std::string emitProgram(nn::Module &model, const CompileSpec &spec,
   OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
   if (stage == Stage::Kiln)
     return print(*module);
-  lowerToLoops(*module);
+  lowerToLoops(*module, threadsOf(spec));
   if (stage == Stage::Loops)
     return print(*module);
   lowerToLlvm(*module);
@@ -79,13 +80,15 @@ static std::string bytecodeOf(ModuleOp module) {
 // Lowers and compiles `module` (kiln level), or loads the same program from
 // the on-disk cache.
 static Compiled compileModule(std::unique_ptr<MLIRContext> context,
-                              OwningOpRef<ModuleOp> module) {
-  std::string key = programKey(print(*module));
+                              OwningOpRef<ModuleOp> module, int64_t threads) {
+  // The loops, and so the object, depend on how work is split.
+  std::string key =
+      programKey(print(*module) + "\nthreads " + std::to_string(threads));
   Compiled compiled;
   compiled.bytecode = bytecodeOf(*module);
   std::optional<CachedProgram> cached = loadCachedProgram(key);
   if (!cached) {
-    lowerToLoops(*module);
+    lowerToLoops(*module, threads);
     CachedProgram fresh;
     fresh.entries = describeEntryPoints(*module);
     lowerToLlvm(*module);
@@ -102,11 +105,14 @@ static Compiled compileModule(std::unique_ptr<MLIRContext> context,
 
 static Program finish(std::unique_ptr<MLIRContext> context,
                       OwningOpRef<ModuleOp> module,
-                      std::vector<std::pair<std::string, Tensor>> params) {
-  Compiled compiled = compileModule(std::move(context), std::move(module));
+                      std::vector<std::pair<std::string, Tensor>> params,
+                      int64_t threads) {
+  Compiled compiled =
+      compileModule(std::move(context), std::move(module), threads);
   Program program(std::move(compiled.entries), std::move(params),
                   std::move(compiled.code));
   program.setGraphBytecode(std::move(compiled.bytecode));
+  program.setThreads(static_cast<int>(threads));
   return program;
 }
 
@@ -115,7 +121,8 @@ Program compile(nn::Module &model, const CompileSpec &spec) {
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
   Program program =
-      finish(std::move(context), std::move(module), model.namedParameters());
+      finish(std::move(context), std::move(module), model.namedParameters(),
+             threadsOf(spec));
   if (!spec.device.isCpu())
     attachCuda(program, model, spec);
   return program;
@@ -125,7 +132,7 @@ AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
                      const std::string &prefix, const std::string &cpu) {
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
-  lowerToLoops(*module);
+  lowerToLoops(*module, threadsOf(spec));
   AotBundle bundle;
   bundle.entries = describeEntryPoints(*module);
   lowerToLlvm(*module);
@@ -159,7 +166,8 @@ Program compileFunction(Graph &graph, Var result, bool gradient, bool fuse) {
         },
         gradient ? "differentiate the function" : "fuse the function");
   }
-  return finish(std::move(context), std::move(module), graph.params());
+  return finish(std::move(context), std::move(module), graph.params(),
+                hardwareThreads());
 }
 
 Program compileTrainStep(Graph &graph, Var loss, const CompileSpec &spec) {
@@ -177,7 +185,8 @@ Program compileTrainStep(Graph &graph, Var loss, const CompileSpec &spec) {
       "derive the training step");
   for (StringRef name : {"loss", "loss_grad"})
     module->lookupSymbol<func::FuncOp>(name).erase();
-  return finish(std::move(context), std::move(module), graph.params());
+  return finish(std::move(context), std::move(module), graph.params(),
+                threadsOf(spec));
 }
 
 namespace {
@@ -259,7 +268,9 @@ Program loadProgram(const std::string &path) {
   ProgramFile file = readProgramFile(path);
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = parseGraph(*context, file.graph, path);
-  Compiled compiled = compileModule(std::move(context), std::move(module));
+  // A program file keeps the graph, not how to split it: every core here.
+  Compiled compiled = compileModule(std::move(context), std::move(module),
+                                    hardwareThreads());
   checkEntries(path, file.entries, compiled.entries);
   // Fresh parameters, then the file's values checked and copied in.
   std::vector<std::pair<std::string, Tensor>> params;

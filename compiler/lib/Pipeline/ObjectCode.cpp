@@ -2,7 +2,9 @@
 // functions through ORC's LLJIT.
 #include "ObjectCode.h"
 
+#include "kiln/Compiler/Passes.h"
 #include "kiln/runtime/Error.h"
+#include "kiln/runtime/Parallel.h"
 
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
@@ -91,6 +93,63 @@ void addPackedWrapper(llvm::Module &module, llvm::Function &function,
   }
   b.CreateCall(&function, arguments);
   b.CreateRetVoid();
+}
+
+// Every call of an outlined parallel loop body `kiln.parallel.*(captures...,
+// begin, end)` becomes kiln_parallel_for(task, frame, begin, end): the
+// captures are stored in a stack frame, and `task(frame, begin, end)` loads
+// them and calls the body on the range the runtime gives it.
+void distributeParallelLoops(llvm::Module &module) {
+  llvm::LLVMContext &context = module.getContext();
+  auto *pointer = llvm::PointerType::getUnqual(context);
+  auto *i64 = llvm::Type::getInt64Ty(context);
+  auto *voidType = llvm::Type::getVoidTy(context);
+  auto *taskType =
+      llvm::FunctionType::get(voidType, {pointer, i64, i64}, false);
+  llvm::FunctionCallee parallelFor = module.getOrInsertFunction(
+      "kiln_parallel_for",
+      llvm::FunctionType::get(voidType, {pointer, pointer, i64, i64}, false));
+  llvm::SmallVector<llvm::Function *> bodies;
+  for (llvm::Function &function : module) {
+    if (!function.isDeclaration() &&
+        function.getName().starts_with(kParallelPrefix))
+      bodies.push_back(&function);
+  }
+  for (llvm::Function *body : bodies) {
+    unsigned captured = body->arg_size() - 2;
+    llvm::SmallVector<llvm::Type *> fields;
+    for (unsigned i = 0; i < captured; ++i)
+      fields.push_back(body->getArg(i)->getType());
+    auto *frameType = llvm::StructType::get(context, fields);
+    auto *task =
+        llvm::Function::Create(taskType, llvm::GlobalValue::InternalLinkage,
+                               body->getName() + ".task", module);
+    llvm::IRBuilder<> b(llvm::BasicBlock::Create(context, "entry", task));
+    llvm::SmallVector<llvm::Value *> arguments;
+    for (unsigned i = 0; i < captured; ++i)
+      arguments.push_back(b.CreateLoad(
+          fields[i], b.CreateStructGEP(frameType, task->getArg(0), i)));
+    arguments.push_back(task->getArg(1));
+    arguments.push_back(task->getArg(2));
+    llvm::CallInst *inner = b.CreateCall(body, arguments);
+    b.CreateRetVoid();
+    for (llvm::User *user : llvm::make_early_inc_range(body->users())) {
+      auto *call = llvm::dyn_cast<llvm::CallInst>(user);
+      if (!call || call == inner)
+        continue;
+      llvm::Function *caller = call->getFunction();
+      llvm::IRBuilder<> entry(&caller->getEntryBlock(),
+                              caller->getEntryBlock().begin());
+      llvm::Value *frame = entry.CreateAlloca(frameType);
+      llvm::IRBuilder<> at(call);
+      for (unsigned i = 0; i < captured; ++i)
+        at.CreateStore(call->getArgOperand(i),
+                       at.CreateStructGEP(frameType, frame, i));
+      at.CreateCall(parallelFor, {task, frame, call->getArgOperand(captured),
+                                  call->getArgOperand(captured + 1)});
+      call->eraseFromParent();
+    }
+  }
 }
 
 // LLVM's -O3 pipeline with loop and SLP vectorisation for the host CPU.
@@ -189,6 +248,7 @@ std::string compileToObject(mlir::ModuleOp module,
                              llvm::GlobalValue::ExternalLinkage, text,
                              prefix + "entries");
   }
+  distributeParallelLoops(*llvmModule);
   optimize(*llvmModule, target);
   if (const char *path = std::getenv("KILN_DUMP_LLVM")) {
     std::error_code error;
@@ -224,7 +284,18 @@ std::shared_ptr<void> loadObject(const std::string &object,
   if (!process)
     throw Error("cannot search this process for symbols: " +
                 errorText(process.takeError()));
-  (*jit)->getMainJITDylib().addGenerator(std::move(*process));
+  llvm::orc::JITDylib &dylib = (*jit)->getMainJITDylib();
+  dylib.addGenerator(std::move(*process));
+  // The thread pool lives in kiln_runtime, linked into this process, but
+  // not necessarily in its dynamic symbol table.
+  llvm::orc::SymbolMap runtime;
+  runtime[(*jit)->mangleAndIntern("kiln_parallel_for")] = {
+      llvm::orc::ExecutorAddr::fromPtr(&kiln_parallel_for),
+      llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+  if (llvm::Error error =
+          dylib.define(llvm::orc::absoluteSymbols(std::move(runtime))))
+    throw Error("cannot give compiled code the thread pool: " +
+                errorText(std::move(error)));
   if (llvm::Error error = (*jit)->addObjectFile(
           llvm::MemoryBuffer::getMemBufferCopy(object, "kiln-program")))
     throw Error("cannot load compiled code: " + errorText(std::move(error)));

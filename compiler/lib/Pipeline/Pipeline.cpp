@@ -5,6 +5,7 @@
 #include "kiln/Compiler/Passes.h"
 #include "kiln/Dialect/KilnDialect.h"
 #include "kiln/runtime/Error.h"
+#include "kiln/runtime/Parallel.h"
 
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
@@ -13,6 +14,7 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -31,7 +33,8 @@ std::unique_ptr<MLIRContext> makeContext() {
   DialectRegistry registry;
   registry.insert<KilnDialect, func::FuncDialect, arith::ArithDialect,
                   math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
-                  cf::ControlFlowDialect, LLVM::LLVMDialect>();
+                  vector::VectorDialect, cf::ControlFlowDialect,
+                  LLVM::LLVMDialect>();
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   auto context = std::make_unique<MLIRContext>(registry);
@@ -161,15 +164,19 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
   return module;
 }
 
-void buildLoopsPipeline(OpPassManager &pm) {
-  pm.addPass(createKilnLowerToLoops());                 // kiln ops → scf loops
+void buildLoopsPipeline(OpPassManager &pm, int64_t threads) {
+  pm.addPass(createKilnLowerToLoops({threads})); // kiln ops → scf loops
   pm.addPass(createCanonicalizerPass());                // fold index arithmetic
   pm.addPass(createCSEPass());                          // share constants, loads
   pm.addNestedPass<func::FuncOp>(createKilnPlanMemory()); // allocs → one arena
+  pm.addPass(createKilnOutlineParallel()); // scf.parallel → calls of bodies
 }
 
 void buildLlvmPipeline(OpPassManager &pm) {
   pm.addPass(createConvertSCFToCFPass());               // loops → branches
+  ConvertVectorToLLVMPassOptions vectorOptions;
+  vectorOptions.reassociateFPReductions = true;             // sums across lanes
+  pm.addPass(createConvertVectorToLLVMPass(vectorOptions)); // register tiles
   pm.addPass(arith::createArithExpandOpsPass());        // ceildiv, max, min
   pm.addPass(createConvertMathToLLVMPass());            // exp, log, pow
   pm.addPass(createArithToLLVMConversionPass());        // arithmetic
@@ -185,15 +192,25 @@ void registerKilnPipelines() {
   PassPipelineRegistration<>(
       "kiln-to-loops",
       "Lower kiln to loops over buffers placed in one arena per function",
-      buildLoopsPipeline);
+      [](OpPassManager &pm) { buildLoopsPipeline(pm); });
   PassPipelineRegistration<>(
       "kiln-loops-to-llvm",
       "Lower kiln's loop programs to the LLVM dialect (bare-pointer calls)",
       buildLlvmPipeline);
 }
 
-void lowerToLoops(ModuleOp module) {
-  runPasses(module, buildLoopsPipeline, "lower the program to loops");
+void lowerToLoops(ModuleOp module, int64_t threads) {
+  runPasses(
+      module, [&](OpPassManager &pm) { buildLoopsPipeline(pm, threads); },
+      "lower the program to loops");
+}
+
+int64_t threadsOf(const CompileSpec &spec) {
+  if (spec.threads < 0)
+    throw Error("CompileSpec::threads must be 0 (every hardware thread) or "
+                "more, got " +
+                std::to_string(spec.threads));
+  return spec.threads > 0 ? spec.threads : hardwareThreads();
 }
 
 void lowerToLlvm(ModuleOp module) {
@@ -240,6 +257,8 @@ ArgSpec describeArgument(func::FuncOp fn, unsigned i) {
 std::vector<EntryPoint> describeEntryPoints(ModuleOp module) {
   std::vector<EntryPoint> entries;
   for (auto fn : module.getOps<func::FuncOp>()) {
+    if (fn.isPrivate()) // outlined parallel loop bodies
+      continue;
     EntryPoint entry;
     entry.name = fn.getName().str();
     for (unsigned i = 0; i < fn.getNumArguments(); ++i)

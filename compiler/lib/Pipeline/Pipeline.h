@@ -35,11 +35,16 @@ mlir::OwningOpRef<mlir::ModuleOp> buildKilnModule(mlir::MLIRContext &context,
                                                   bool forwardFuseOnly = false);
 
 /// The passes of each lowering stage, also registered for kiln-opt.
-void buildLoopsPipeline(mlir::OpPassManager &pm);
+/// `threads` is how many parts parallel loops are split into.
+void buildLoopsPipeline(mlir::OpPassManager &pm, int64_t threads = 1);
 void buildLlvmPipeline(mlir::OpPassManager &pm);
 
 /// kiln → loops over buffers, one arena per function.
-void lowerToLoops(mlir::ModuleOp module);
+void lowerToLoops(mlir::ModuleOp module, int64_t threads);
+
+/// The threads a spec asks for: CompileSpec::threads, or every hardware
+/// thread when it is 0. Throws kiln::Error for a negative count.
+int64_t threadsOf(const CompileSpec &spec);
 /// loops → LLVM dialect, bare-pointer calling convention.
 void lowerToLlvm(mlir::ModuleOp module);
 

@@ -112,6 +112,13 @@ int64_t kiln_model_batch_size(const kiln_model *model, const char *entry);
 /* The number of classes the model predicts; 0 if it cannot tell. */
 int64_t kiln_model_num_classes(const kiln_model *model);
 
+/* Runs the model's compiled code on at most `threads` threads (>= 1); the
+ * default is every core. Results do not depend on it: the code splits its
+ * work into the parts chosen at compile time (`kiln compile --aot
+ * --threads N`, default every core of the compiling machine), and fewer
+ * threads run those parts in turn. */
+kiln_status kiln_model_set_threads(kiln_model *model, int threads);
+
 /* The message of the last failure on `model` ("" if none); valid until the
  * next call on it. */
 const char *kiln_model_error(const kiln_model *model);

@@ -1,6 +1,6 @@
 // RUN: kiln-opt %s -split-input-file --kiln-lower-to-loops --canonicalize --cse | FileCheck %s
-// The ops kiln-fuse makes lower to single loop nests; results nothing uses
-// are never written.
+// The ops kiln-fuse makes lower to single loop nests (their matrix products
+// in vector register tiles); results nothing uses are never written.
 
 // The pooling keeps the first maximum's window position (i * 2 + j) beside
 // its value, stored as i8, or -1 where the maximum is not above zero: a
@@ -33,11 +33,13 @@ func.func @conv_relu_pool(%x: tensor<1x1x4x4xf32>, %w: tensor<2x1x3x3xf32>)
 
 // The pooled gradient is added at the kept position of its window (row
 // i / 2, column i % 2), or nowhere for -1, into a one-image scratch buffer
-// that the weight gradient reads. Only the weight gradient is used, so the
-// input gradient is neither computed nor folded back.
+// (one of a group's) that the weight gradient reads in dot-product tiles.
+// Only the weight gradient is used, so the input gradient is neither
+// computed nor folded back.
 // CHECK-LABEL: func.func @backward_weight_only(
 // CHECK-SAME: %[[G:[^:]*]]: memref<1x2x1x1xf32>, %[[I:[^:]*]]: memref<1x2x1x1xi8>, %{{.*}}, %[[DW:.*]]: memref<2x1x3x3xf32> {kiln.output = 0 : i64})
-// CHECK-DAG: %[[SCRATCH:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x4xf32>
+// CHECK-DAG: %[[GROUP:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x4xf32>
+// CHECK: %[[SCRATCH:.*]] = memref.reinterpret_cast %[[GROUP]] to offset: [%{{.*}}], sizes: [2, 4], strides: [4, 1]
 // CHECK: %[[RAW:.*]] = memref.load %[[I]]
 // CHECK-NEXT: %[[INDEX:.*]] = arith.index_cast %[[RAW]] : i8 to index
 // CHECK-NEXT: %[[KEPT:.*]] = arith.cmpi sge, %[[INDEX]], %c0 : index
@@ -49,7 +51,9 @@ func.func @conv_relu_pool(%x: tensor<1x1x4x4xf32>, %w: tensor<2x1x3x3xf32>)
 // CHECK-NEXT: %[[OLD:.*]] = memref.load %[[SCRATCH]]
 // CHECK-NEXT: %[[NEW:.*]] = arith.addf %[[OLD]], %[[SEND]]
 // CHECK-NEXT: memref.store %[[NEW]], %[[SCRATCH]]
-// CHECK: memref.load %[[SCRATCH]]
+// CHECK: vector.maskedload %[[GROUP]]
+// CHECK: vector.fma
+// CHECK: vector.reduction <add>
 // CHECK-NOT: memref<1x1x4x4xf32> {kiln.output
 // CHECK: return
 func.func @backward_weight_only(%g: tensor<1x2x1x1xf32>, %i: tensor<1x2x1x1xi8>, %x: tensor<1x1x4x4xf32>, %w: tensor<2x1x3x3xf32>)
@@ -60,11 +64,15 @@ func.func @backward_weight_only(%g: tensor<1x2x1x1xf32>, %i: tensor<1x2x1x1xi8>,
 
 // -----
 
-// A linear layer: the dot product, then the bias, then relu, then one store.
+// A linear layer: the dot product (a register tile of 2 x 4 vector dot
+// products, summed across lanes), then the bias, then relu, then one store.
 // CHECK-LABEL: func.func @linear(
 // CHECK-SAME: %[[X:.*]]: memref<2x3xf32>, %[[W:.*]]: memref<4x3xf32>, %[[B:.*]]: memref<4xf32>, %[[Y:.*]]: memref<2x4xf32> {kiln.output = 0 : i64})
-// CHECK: %[[DOT:.*]] = scf.for {{.*}} -> (f32)
-// CHECK: %[[BIAS:.*]] = memref.load %[[B]]
+// CHECK: %[[ROW:.*]] = vector.maskedload %[[X]]
+// CHECK: %[[COLUMN:.*]] = vector.maskedload %[[W]]
+// CHECK: %[[PRODUCTS:.*]] = vector.fma %[[ROW]], %[[COLUMN]]
+// CHECK: %[[DOT:.*]] = vector.reduction <add>, %[[PRODUCTS]]
+// CHECK-NEXT: %[[BIAS:.*]] = memref.load %[[B]]
 // CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[DOT]], %[[BIAS]]
 // CHECK-NEXT: %[[POS:.*]] = arith.cmpf ogt, %[[SUM]]
 // CHECK-NEXT: %[[R:.*]] = arith.select %[[POS]], %[[SUM]]

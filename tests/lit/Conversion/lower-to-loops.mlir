@@ -35,24 +35,34 @@ func.func @relu_sum(%x: tensor<2x3xf32>) -> (tensor<2x3xf32>, tensor<3xf32>) {
 // -----
 
 // A convolution unfolds each image into a [taps, positions] scratch buffer
-// (im2col), starts each output channel from its bias and accumulates
-// weight * column rows; intermediates get 64-byte aligned allocations.
+// (im2col) with vector copies of contiguous runs, then multiplies it by the
+// weights in register tiles: accumulators start as the bias, each step
+// loads one row of the columns and broadcasts one weight per output channel
+// into a fused multiply-add; the 4 positions are a masked vector.
+// Intermediates get 64-byte aligned allocations.
 // CHECK-LABEL: func.func @conv_relu(
 // CHECK-SAME: %[[X:.*]]: memref<1x1x4x4xf32>, %[[W:.*]]: memref<2x1x3x3xf32>, %[[B:.*]]: memref<2xf32>, %[[OUT:.*]]: memref<1x2x2x2xf32> {kiln.output = 0 : i64})
 // CHECK: %[[WM:.*]] = memref.reinterpret_cast %[[W]] to offset: [0], sizes: [2, 9], strides: [9, 1]
 // CHECK: %[[Y:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x2x2x2xf32>
 // CHECK: %[[YM:.*]] = memref.reinterpret_cast %[[Y]] to offset: [0], sizes: [1, 2, 4], strides: [8, 4, 1]
 // CHECK: %[[COL:.*]] = memref.alloc() {alignment = 64 : i64} : memref<9x4xf32>
-// CHECK: %[[PIXEL:.*]] = memref.load %[[X]]
-// CHECK-NEXT: memref.store %[[PIXEL]], %[[COL]]
-// CHECK: %[[BIAS:.*]] = memref.load %[[B]]
-// CHECK: memref.store %[[BIAS]], %[[YM]]
-// CHECK: %[[WV:.*]] = memref.load %[[WM]]
-// CHECK: %[[CV:.*]] = memref.load %[[COL]]
-// CHECK-NEXT: %[[P:.*]] = arith.mulf %[[WV]], %[[CV]] fastmath<reassoc,contract> : f32
-// CHECK-NEXT: %[[OLD:.*]] = memref.load %[[YM]]
-// CHECK-NEXT: %[[NEW:.*]] = arith.addf %[[OLD]], %[[P]] fastmath<reassoc,contract> : f32
-// CHECK-NEXT: memref.store %[[NEW]], %[[YM]]
+// CHECK: %[[SEG:.*]] = vector.maskedload %[[X]]
+// CHECK-NEXT: vector.maskedstore %[[COL]][%{{.*}}, %{{.*}}], %{{.*}}, %[[SEG]]
+// CHECK: %[[IMAGE:.*]] = memref.reinterpret_cast %[[YM]] to offset: [%{{.*}}], sizes: [2, 4], strides: [4, 1]
+// CHECK: %[[FOUR:.*]] = vector.constant_mask [4] : vector<16xi1>
+// CHECK: %[[BIAS0:.*]] = memref.load %[[B]]
+// CHECK-NEXT: %[[START0:.*]] = vector.broadcast %[[BIAS0]] : f32 to vector<16xf32>
+// CHECK: %[[BIAS1:.*]] = memref.load %[[B]]
+// CHECK-NEXT: %[[START1:.*]] = vector.broadcast %[[BIAS1]] : f32 to vector<16xf32>
+// CHECK: %[[ACC:.*]]:2 = scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A0:.*]] = %[[START0]], %[[A1:.*]] = %[[START1]])
+// CHECK: %[[ROW:.*]] = vector.maskedload %[[COL]][%[[K]], %{{.*}}], %[[FOUR]]
+// CHECK: %[[W0:.*]] = memref.load %[[WM]][%{{.*}}, %[[K]]]
+// CHECK-NEXT: %[[S0:.*]] = vector.broadcast %[[W0]]
+// CHECK-NEXT: %[[N0:.*]] = vector.fma %[[S0]], %[[ROW]], %[[A0]] : vector<16xf32>
+// CHECK: %[[N1:.*]] = vector.fma %{{.*}}, %[[ROW]], %[[A1]] : vector<16xf32>
+// CHECK-NEXT: scf.yield %[[N0]], %[[N1]]
+// CHECK: vector.maskedstore %[[IMAGE]][%{{.*}}, %{{.*}}], %[[FOUR]], %[[ACC]]#0
+// CHECK: vector.maskedstore %[[IMAGE]][%{{.*}}, %{{.*}}], %[[FOUR]], %[[ACC]]#1
 // CHECK: memref.reinterpret_cast %[[Y]]
 // CHECK: memref.reinterpret_cast %[[OUT]]
 // CHECK: arith.select

@@ -133,6 +133,11 @@ TEST_CASE("the C API predicts with loaded weights", "[capi]") {
   for (int i = 0; i < 6; ++i)
     CHECK(logits[i] == expected[i]);
   CHECK_THAT(kiln_model_error(model), Equals(""));
+  // Fewer threads, same results.
+  REQUIRE(kiln_model_set_threads(model, 1) == KILN_OK);
+  REQUIRE(kiln_model_predict(model, kImages, logits) == KILN_OK);
+  for (int i = 0; i < 6; ++i)
+    CHECK(logits[i] == expected[i]);
   kiln_model_destroy(model);
 }
 
@@ -299,6 +304,11 @@ TEST_CASE("predict and train_step refuse bad calls with a message", "[capi]") {
              Equals("this model has no 'train_step' entry; compile it with "
                     "kiln compile --aot --train"));
   CHECK(loss == -1);
+  CHECK(kiln_model_set_threads(predictOnly, 0) == KILN_ERROR_ARGUMENT);
+  CHECK_THAT(kiln_model_error(predictOnly),
+             Equals("kiln_model_set_threads: threads must be 1 or more, "
+                    "got 0"));
+  CHECK(kiln_model_set_threads(nullptr, 2) == KILN_ERROR_ARGUMENT);
 
   kiln_model *model = createToy(true);
   const int64_t outOfRange[2] = {0, 3};

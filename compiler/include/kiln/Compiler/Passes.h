@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
@@ -27,6 +28,9 @@ inline constexpr llvm::StringLiteral kDifferentiateAttr = "kiln.differentiate";
 inline constexpr llvm::StringLiteral kGradientOfAttr = "kiln.gradient_of";
 inline constexpr llvm::StringLiteral kUpdatesAttr = "kiln.updates";
 inline constexpr llvm::StringLiteral kArenaBytesAttr = "kiln.arena_bytes";
+/// Functions kiln-outline-parallel makes start with this; object code turns
+/// every call of one into a kiln_parallel_for call.
+inline constexpr llvm::StringLiteral kParallelPrefix = "kiln.parallel.";
 
 } // namespace kiln
 

@@ -149,11 +149,25 @@ def KilnLowerToLoops : Pass<"kiln-lower-to-loops", "mlir::ModuleOp"> {
     convolution, for example, broadcasts one weight over an output row.
     Programs are straight-line, so this is a single walk rather than a
     dialect conversion.
+
+    With `threads=N` (N > 1), loops over independent work (images of a
+    batch, rows of a matrix product, long elementwise loops) are split into
+    at most N contiguous parts, each an iteration of an `scf.parallel`; sums
+    over the batch (filter and bias gradients) go to one partial buffer per
+    part and are added up in part order afterwards, so a program's results
+    depend on N but not on the threads that run it. Per-part scratch
+    (unfolded images) is one buffer per part. `kiln-outline-parallel` later
+    turns each `scf.parallel` into a call of the runtime's thread pool.
   }];
+  let options = [
+    Option<"threads", "threads", "int64_t", "1",
+           "Parts parallel loops are split into (1: no scf.parallel)">,
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::scf::SCFDialect"];
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def KilnPlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
@@ -168,6 +182,31 @@ def KilnPlanMemory : Pass<"kiln-plan-memory", "mlir::func::FuncOp"> {
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::arith::ArithDialect"];
+}
+
+def KilnOutlineParallel : Pass<"kiln-outline-parallel", "mlir::ModuleOp"> {
+  let summary = "Outlines each scf.parallel into a function called with its range";
+  let description = [{
+    Each outermost one-dimensional `scf.parallel` (step 1, no reductions)
+    of a function `@f` becomes a private function
+    `@kiln.parallel.f.<k>(captures..., %begin: index, %end: index)` running
+    iterations [begin, end) in an `scf.for`, and the loop becomes a
+    `func.call` of it over the whole range. Pure values the body reads
+    (constants, views of the arena) are recomputed inside; everything else
+    (the function's buffer arguments, scalars) is passed. The program is
+    still correct serial code; the object-code step then replaces each call
+    of a `kiln.parallel.` function by `kiln_parallel_for` (the runtime's
+    thread pool) with the captures packed in a stack frame. Runs after
+    `kiln-plan-memory`, so the outlined bodies use the caller's arena.
+
+    ```mlir
+    scf.parallel (%p) = (%c0) to (%c2) step (%c1) { ... %arena ... }
+    // becomes
+    func.call @kiln.parallel.f.0(%arena, %c0, %c2) : (memref<64xi8>, index, index) -> ()
+    ```
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::scf::SCFDialect"];
 }
 
 #endif // KILN_COMPILER_PASSES_TD

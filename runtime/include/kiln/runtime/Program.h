@@ -122,6 +122,13 @@ public:
   /// Bytes of the entry's arena (activations and scratch).
   int64_t arenaBytes(const std::string &name) const;
 
+  /// Runs compiled code on at most `threads` threads (default: every
+  /// hardware thread). Results do not depend on it: compiled code splits its
+  /// work into the parts it was compiled for (CompileSpec::threads) and
+  /// fewer threads run those parts in turn. Throws kiln::Error below 1.
+  void setThreads(int threads);
+  int threads() const { return threads_; }
+
   /// The kiln-level graph this program was compiled from, as MLIR bytecode:
   /// what saveProgram stores. Empty for AOT bundles and C API models.
   const std::string &graphBytecode() const { return graph_; }
@@ -138,6 +145,7 @@ private:
   std::vector<std::pair<std::string, Tensor>> params_;
   std::vector<std::pair<std::string, Tensor>> state_;
   Tensor step_;
+  int threads_;
   std::vector<std::shared_ptr<Bound>> bound_;
   std::shared_ptr<void> keepAlive_;
   std::shared_ptr<DeviceRunner> device_;
