@@ -15,7 +15,7 @@ kiln_deps() (
   local arg
   for arg in "$@"; do
     case "$arg" in
-      --bench) packages+=(python3-torch) ;;
+      --bench) packages+=(python3-torch time) ;;
       -h | --help)
         echo "usage: scripts/deps.sh [--bench]"
         return 0
