@@ -147,15 +147,9 @@ int runAot(const CompileArgs &a) {
                       "backend, which this build does not have; use --target "
                       "cpu"
                     : "unknown --target '" + a.target + "'; choose cpu");
-  std::vector<int64_t> shape = models::modelInputShape(a.model);
-  CompileSpec spec;
-  spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
-  spec.sgd.lr = a.lr;
-  spec.sgd.momentum = a.momentum;
-  spec.train = a.train;
+  CompileSpec spec = compileSpecOf(a);
   spec.predictBatch = a.batchSize;
   spec.evalBatch = a.batchSize;
-  spec.threads = static_cast<int>(a.threads);
   std::string prefix = a.model;
   for (char &c : prefix) {
     if (!std::isalnum(static_cast<unsigned char>(c)))

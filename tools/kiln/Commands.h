@@ -2,6 +2,7 @@
 #ifndef KILN_TOOLS_COMMANDS_H
 #define KILN_TOOLS_COMMANDS_H
 
+#include "kiln/Compiler.h"
 #include "kiln/runtime/Metrics.h"
 #include "kiln/runtime/Program.h"
 #include "kiln/runtime/Device.h"
@@ -112,6 +113,9 @@ int runEval(const EvalArgs &args);
 int runShowBatch(const ShowBatchArgs &args);
 int runBench(const BenchArgs &args);
 int runGraph(const GraphArgs &args);
+/// The CompileSpec `kiln compile`'s options describe (batch, optimizer,
+/// train, fusion, threads); callers choose the predict and eval batches.
+CompileSpec compileSpecOf(const CompileArgs &a);
 int runCompile(const CompileArgs &args);
 int runAot(const CompileArgs &args);
 int runSaveProgram(const CompileArgs &args);

@@ -111,6 +111,18 @@ int runCudaCompile(const CompileArgs &a, const CompileSpec &spec,
 }
 } // namespace
 
+CompileSpec compileSpecOf(const CompileArgs &a) {
+  std::vector<int64_t> shape = models::modelInputShape(a.model);
+  CompileSpec spec;
+  spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
+  spec.sgd.lr = a.lr;
+  spec.sgd.momentum = a.momentum;
+  spec.train = a.train;
+  spec.fuse = !a.noFuse;
+  spec.threads = static_cast<int>(a.threads);
+  return spec;
+}
+
 int runCompile(const CompileArgs &a) {
   checkPositive("--batch-size", double(a.batchSize));
   if (a.target != "cpu" && a.target != "cuda")
@@ -124,12 +136,7 @@ int runCompile(const CompileArgs &a) {
     return runSaveProgram(a);
   if (a.target == "cuda") {
     auto model = models::makeModel(a.model, a.width);
-    std::vector<int64_t> shape = models::modelInputShape(a.model);
-    CompileSpec spec;
-    spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
-    spec.sgd.lr = a.lr;
-    spec.sgd.momentum = a.momentum;
-    spec.train = a.train;
+    CompileSpec spec = compileSpecOf(a);
     spec.predictBatch = a.train ? 0 : a.batchSize;
     return runCudaCompile(a, spec, *model);
   }
@@ -146,15 +153,8 @@ int runCompile(const CompileArgs &a) {
                      ? std::string(" (or add --target cuda)")
                      : std::string()));
   auto model = models::makeModel(a.model, a.width);
-  std::vector<int64_t> shape = models::modelInputShape(a.model);
-  CompileSpec spec;
-  spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
-  spec.sgd.lr = a.lr;
-  spec.sgd.momentum = a.momentum;
-  spec.train = a.train;
+  CompileSpec spec = compileSpecOf(a);
   spec.predictBatch = a.train ? 0 : a.batchSize;
-  spec.fuse = !a.noFuse;
-  spec.threads = static_cast<int>(a.threads);
   if (a.memoryReport) {
     printMemoryReport(compile(*model, spec));
     return 0;
@@ -174,12 +174,7 @@ int runSaveProgram(const CompileArgs &a) {
   auto model = models::makeModel(a.model, a.width);
   if (!a.weightsPath.empty())
     loadParameters(a.weightsPath, model->namedParameters());
-  std::vector<int64_t> shape = models::modelInputShape(a.model);
-  CompileSpec spec;
-  spec.inputShape = {a.batchSize, shape[0], shape[1], shape[2]};
-  spec.sgd.lr = a.lr;
-  spec.sgd.momentum = a.momentum;
-  spec.train = a.train;
+  CompileSpec spec = compileSpecOf(a);
   spec.predictBatch = a.batchSize;
   spec.evalBatch = a.batchSize;
   Program program = compile(*model, spec);
