@@ -8,6 +8,9 @@
  *   ./classify eval out/lenet.safetensors    # accuracy: 0.8123, test loss
  *   ./classify train out/lenet.safetensors   # needs --train: the loss falls
  *
+ * With --cuda, a lenet.o compiled with `--target cuda` runs on the first GPU
+ * (through libcuda.so.1, with the kernels the object embeds).
+ *
  * The Fashion-MNIST folder is the third argument, or $KILN_DATA_DIR, or
  * /usr/share/datasets/fashion-mnist.
  */
@@ -120,18 +123,37 @@ static int train(kiln_model *model, const kiln_dataset *data) {
 }
 
 int main(int argc, char **argv) {
+  const char *dataDir = NULL;
+  int cuda = 0;
+  for (int i = 3; i < argc; ++i) {
+    if (strcmp(argv[i], "--cuda") == 0)
+      cuda = 1;
+    else
+      dataDir = argv[i];
+  }
   if (argc < 3 || (strcmp(argv[1], "eval") && strcmp(argv[1], "train"))) {
-    fprintf(stderr, "usage: classify eval|train WEIGHTS [DATA_DIR]\n");
+    fprintf(stderr, "usage: classify eval|train WEIGHTS [DATA_DIR] [--cuda]\n");
     return 2;
   }
   const int training = strcmp(argv[1], "train") == 0;
   kiln_model *model = NULL;
-  if (failed(lenet_create(&model)) ||
-      failed(kiln_model_load_weights(model, argv[2])))
+#ifdef LENET_CUDA
+  /* The object was compiled with --target cuda: it can run on the GPU. */
+  kiln_status created =
+      cuda ? lenet_create_cuda(&model, 0) : lenet_create(&model);
+#else
+  if (cuda) {
+    fprintf(stderr, "classify: this lenet.o has no CUDA kernels; compile it "
+                    "with kiln compile --aot --target cuda\n");
+    return 2;
+  }
+  kiln_status created = lenet_create(&model);
+#endif
+  if (failed(created) || failed(kiln_model_load_weights(model, argv[2])))
     return 1;
+  printf("device: %s\n", kiln_model_device(model));
   kiln_dataset *data = NULL;
-  if (failed(kiln_dataset_load_fashion_mnist(argc > 3 ? argv[3] : NULL,
-                                             training, &data)))
+  if (failed(kiln_dataset_load_fashion_mnist(dataDir, training, &data)))
     return 1;
   int result = training ? train(model, data) : evaluate(model, data);
   kiln_dataset_destroy(data);

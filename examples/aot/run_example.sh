@@ -22,7 +22,14 @@ cd "$out"
   --batch-size 1000 -o eval
 "$kiln" compile --aot --model lenet --weights weights.safetensors --train \
   --batch-size 4 -o train
-for mode in eval train; do
+# With CUDA support, a third object embeds the kernels for the GPU too.
+modes="eval train"
+if "$kiln" --version | grep -q '^CUDA support: yes'; then
+  "$kiln" compile --aot --target cuda --model lenet \
+    --weights weights.safetensors --batch-size 1000 -o cuda
+  modes="$modes cuda"
+fi
+for mode in $modes; do
   # shellcheck disable=SC2086
   ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror ${CFLAGS:-} -I"$mode" \
     -I"$include" "$here/classify.c" "$mode/lenet.o" -L"$libdir" \
@@ -31,6 +38,33 @@ done
 
 ./classify_eval eval eval/lenet.safetensors | tee eval.log
 ./classify_train train train/lenet.safetensors | tee train_steps.log
+
+if [ -d cuda ]; then
+  # The CUDA object's CPU code gives the same accuracy; on a GPU, so does
+  # its CUDA plan, and without one --cuda is one clear error.
+  ./classify_cuda eval cuda/lenet.safetensors | tee cuda_cpu.log
+  cmp -s cuda_cpu.log eval.log || {
+    echo "FAIL: the CUDA object's CPU code classifies differently"
+    exit 1
+  }
+  if ./classify_cuda eval cuda/lenet.safetensors --cuda >cuda_gpu.log 2>&1; then
+    cat cuda_gpu.log
+    # Logits agree to float rounding, so at most a near tie may flip.
+    grep -q '^device: cuda' cuda_gpu.log &&
+      awk 'NR == FNR && /^accuracy/ {cpu = $2} NR != FNR && /^accuracy/ {gpu = $2}
+           END {d = cpu - gpu; exit !(cpu != "" && gpu != "" && d * d <= 4e-8)}' \
+        eval.log cuda_gpu.log || {
+      echo "FAIL: on the GPU the accuracy differs from the CPU's"
+      exit 1
+    }
+  else
+    cat cuda_gpu.log
+    grep -q 'no CUDA driver found\|CUDA cannot start' cuda_gpu.log || {
+      echo "FAIL: --cuda failed without saying the GPU is missing"
+      exit 1
+    }
+  fi
+fi
 
 # "accuracy: 0.3225" against "... 10000 test images: 32.25 %".
 ours=$(awk '/^accuracy: / {printf "%.2f", $2 * 100}' eval.log)

@@ -4,6 +4,7 @@
 
 #include "kiln/runtime/Checkpoint.h"
 #include "kiln/runtime/Program.h"
+#include "kiln/runtime/cuda/Bundle.h"
 #include "kiln/runtime/data/Dataset.h"
 
 #include <algorithm>
@@ -18,6 +19,7 @@ struct kiln_model {
   std::unique_ptr<kiln::Program> program;
   /// Set by failures of calls that take a const model, too.
   mutable std::string error;
+  mutable std::string device; ///< what kiln_model_device last returned
 };
 
 struct kiln_dataset {
@@ -112,6 +114,78 @@ void checkReadable(const std::string &path) {
   std::fclose(file);
 }
 
+/// A model over compiled entry points with fresh, zeroed parameters: what
+/// kiln_model_create and kiln_model_create_cuda share.
+std::unique_ptr<kiln_model> createModel(const char *entries,
+                                        const char *const *entry_names,
+                                        const kiln_entry_fn *functions,
+                                        int count, const char *caller) {
+  const std::string who(caller);
+  require(entries != nullptr, who + ": entries is NULL");
+  require(count > 0 && entry_names && functions,
+          who + ": needs at least one entry name and function");
+  std::vector<kiln::EntryPoint> parsed = kiln::parseEntryPoints(entries);
+  std::set<std::string> given;
+  for (int i = 0; i < count; ++i) {
+    require(entry_names[i] && functions[i], who + ": entry " +
+                                                std::to_string(i) +
+                                                " has a NULL name or function");
+    given.insert(entry_names[i]);
+    auto described = std::find_if(
+        parsed.begin(), parsed.end(),
+        [&](const kiln::EntryPoint &e) { return e.name == entry_names[i]; });
+    require(described != parsed.end(),
+            who + ": unknown entry '" + entry_names[i] +
+                "': the description has no such entry");
+    described->function = functions[i];
+  }
+  std::vector<std::pair<std::string, kiln::Tensor>> params;
+  std::set<std::string> seen;
+  for (const kiln::EntryPoint &entry : parsed) {
+    require(given.count(entry.name),
+            who + ": no function given for entry '" + entry.name + "'");
+    for (const kiln::ArgSpec *arg : argsOf(entry, kiln::ArgRole::Param)) {
+      if (seen.insert(arg->name).second)
+        params.emplace_back(arg->name,
+                            kiln::Tensor::zeros(arg->shape, arg->dtype));
+    }
+  }
+  auto model = std::make_unique<kiln_model>();
+  model->program = std::make_unique<kiln::Program>(std::move(parsed),
+                                                   std::move(params), nullptr);
+  return model;
+}
+
+/// The parameter called `name`, or an argument error listing them.
+const kiln::Tensor &parameterNamed(const kiln_model *model, const char *name,
+                                   const char *caller) {
+  require(model != nullptr, std::string(caller) + ": model is NULL");
+  require(name != nullptr, std::string(caller) + ": name is NULL");
+  std::string names;
+  for (const auto &[key, tensor] : model->program->namedParameters()) {
+    if (key == name)
+      return tensor;
+    names += (names.empty() ? "" : ", ") + key;
+  }
+  throw ApiError(KILN_ERROR_ARGUMENT, std::string(caller) +
+                                          ": this model has no parameter '" +
+                                          name + "' (it has: " + names + ")");
+}
+
+/// The float32 images and int64 labels train_step takes.
+std::pair<const kiln::ArgSpec *, const kiln::ArgSpec *>
+trainInputs(const kiln_model *model) {
+  const kiln::EntryPoint &entry =
+      requireEntry(model, "train_step", "kiln compile --aot --train");
+  auto inputs = argsOf(entry, kiln::ArgRole::Input);
+  if (inputs.size() != 2 || inputs[0]->dtype != kiln::DType::F32 ||
+      inputs[1]->dtype != kiln::DType::I64)
+    throw ApiError(KILN_ERROR_INTERNAL,
+                   "the 'train_step' entry does not take float32 images "
+                   "and int64 labels");
+  return {inputs[0], inputs[1]};
+}
+
 } // namespace
 
 extern "C" {
@@ -123,39 +197,37 @@ kiln_status kiln_model_create(const char *entries,
   return guard(nullptr, KILN_ERROR_ARGUMENT, [&] {
     require(out != nullptr, "kiln_model_create: out is NULL");
     *out = nullptr;
-    require(entries != nullptr, "kiln_model_create: entries is NULL");
-    require(count > 0 && entry_names && functions,
-            "kiln_model_create: needs at least one entry name and function");
-    std::vector<kiln::EntryPoint> parsed = kiln::parseEntryPoints(entries);
-    std::set<std::string> given;
-    for (int i = 0; i < count; ++i) {
-      require(entry_names[i] && functions[i],
-              "kiln_model_create: entry " + std::to_string(i) +
-                  " has a NULL name or function");
-      given.insert(entry_names[i]);
-      auto described = std::find_if(
-          parsed.begin(), parsed.end(),
-          [&](const kiln::EntryPoint &e) { return e.name == entry_names[i]; });
-      require(described != parsed.end(),
-              std::string("kiln_model_create: unknown entry '") +
-                  entry_names[i] + "': the description has no such entry");
-      described->function = functions[i];
+    *out =
+        createModel(entries, entry_names, functions, count, "kiln_model_create")
+            .release();
+  });
+}
+
+kiln_status kiln_model_create_cuda(const char *entries,
+                                   const char *const *entry_names,
+                                   const kiln_entry_fn *functions, int count,
+                                   const unsigned char *cuda_bundle,
+                                   int64_t cuda_bundle_size, int device,
+                                   kiln_model **out) {
+  return guard(nullptr, KILN_ERROR_DEVICE, [&] {
+    require(out != nullptr, "kiln_model_create_cuda: out is NULL");
+    *out = nullptr;
+    require(cuda_bundle != nullptr && cuda_bundle_size > 0,
+            "kiln_model_create_cuda: the CUDA bundle is NULL or empty");
+    require(device >= 0, "kiln_model_create_cuda: device must be 0 or more, "
+                         "got " +
+                             std::to_string(device));
+    std::unique_ptr<kiln_model> model = createModel(
+        entries, entry_names, functions, count, "kiln_model_create_cuda");
+    kiln::cuda::CudaBundle bundle;
+    try {
+      bundle = kiln::cuda::parseCudaBundle(
+          std::string(reinterpret_cast<const char *>(cuda_bundle),
+                      static_cast<size_t>(cuda_bundle_size)));
+    } catch (const kiln::Error &e) {
+      throw ApiError(KILN_ERROR_ARGUMENT, e.what());
     }
-    std::vector<std::pair<std::string, kiln::Tensor>> params;
-    std::set<std::string> seen;
-    for (const kiln::EntryPoint &entry : parsed) {
-      require(given.count(entry.name),
-              "kiln_model_create: no function given for entry '" + entry.name +
-                  "'");
-      for (const kiln::ArgSpec *arg : argsOf(entry, kiln::ArgRole::Param)) {
-        if (seen.insert(arg->name).second)
-          params.emplace_back(arg->name,
-                              kiln::Tensor::zeros(arg->shape, arg->dtype));
-      }
-    }
-    auto model = std::make_unique<kiln_model>();
-    model->program = std::make_unique<kiln::Program>(
-        std::move(parsed), std::move(params), nullptr);
+    kiln::cuda::attachCudaBundle(*model->program, bundle, device);
     *out = model.release();
   });
 }
@@ -168,6 +240,7 @@ kiln_status kiln_model_load_weights(kiln_model *model,
             "kiln_model_load_weights: path is NULL");
     checkReadable(safetensors_path);
     kiln::loadParameters(safetensors_path, model->program->namedParameters());
+    model->program->pushToDevice();
   });
 }
 
@@ -203,18 +276,36 @@ kiln_status kiln_model_train_step(kiln_model *model, const float *images,
     require(model != nullptr, "kiln_model_train_step: model is NULL");
     require(images && labels,
             "kiln_model_train_step: images or labels is NULL");
-    const kiln::EntryPoint &entry =
-        requireEntry(model, "train_step", "kiln compile --aot --train");
-    auto inputs = argsOf(entry, kiln::ArgRole::Input);
-    if (inputs.size() != 2 || inputs[0]->dtype != kiln::DType::F32 ||
-        inputs[1]->dtype != kiln::DType::I64)
-      throw ApiError(KILN_ERROR_INTERNAL,
-                     "the 'train_step' entry does not take float32 images "
-                     "and int64 labels");
-    double value = model->program->trainStep(wrap(images, *inputs[0]),
-                                             wrap(labels, *inputs[1]));
+    auto [imageSpec, labelSpec] = trainInputs(model);
+    double value = model->program->trainStep(wrap(images, *imageSpec),
+                                             wrap(labels, *labelSpec));
     if (loss)
       *loss = static_cast<float>(value);
+  });
+}
+
+kiln_status kiln_model_train_step_enqueue(kiln_model *model,
+                                          const float *images,
+                                          const int64_t *labels) {
+  return guard(model, KILN_ERROR_ARGUMENT, [&] {
+    require(model != nullptr, "kiln_model_train_step_enqueue: model is NULL");
+    require(images && labels,
+            "kiln_model_train_step_enqueue: images or labels is NULL");
+    auto [imageSpec, labelSpec] = trainInputs(model);
+    model->program->enqueueTrainStep(wrap(images, *imageSpec),
+                                     wrap(labels, *labelSpec));
+  });
+}
+
+kiln_status kiln_model_take_losses(kiln_model *model, double *loss_sum,
+                                   int64_t *steps) {
+  return guard(model, KILN_ERROR_ARGUMENT, [&] {
+    require(model != nullptr, "kiln_model_take_losses: model is NULL");
+    auto [sum, count] = model->program->takeLosses();
+    if (loss_sum)
+      *loss_sum = sum;
+    if (steps)
+      *steps = count;
   });
 }
 
@@ -281,6 +372,65 @@ int64_t kiln_model_num_classes(const kiln_model *model) {
     }
   }
   return 0;
+}
+
+int64_t kiln_model_parameter_count(const kiln_model *model) {
+  return model ? static_cast<int64_t>(model->program->namedParameters().size())
+               : 0;
+}
+
+const char *kiln_model_parameter_name(const kiln_model *model, int64_t index) {
+  if (!model || index < 0 || index >= kiln_model_parameter_count(model))
+    return nullptr;
+  return model->program->namedParameters()[static_cast<size_t>(index)]
+      .first.c_str();
+}
+
+int64_t kiln_model_parameter_size(const kiln_model *model, const char *name) {
+  if (!model || !name)
+    return 0;
+  for (const auto &[key, tensor] : model->program->namedParameters()) {
+    if (key == name)
+      return tensor.numel();
+  }
+  return 0;
+}
+
+kiln_status kiln_model_get_parameter(const kiln_model *model, const char *name,
+                                     float *values, int64_t count) {
+  return guard(model, KILN_ERROR_ARGUMENT, [&] {
+    const kiln::Tensor &tensor =
+        parameterNamed(model, name, "kiln_model_get_parameter");
+    require(values != nullptr, "kiln_model_get_parameter: values is NULL");
+    require(count == tensor.numel() && tensor.dtype() == kiln::DType::F32,
+            "kiln_model_get_parameter: '" + std::string(name) + "' has " +
+                std::to_string(tensor.numel()) + " float32 values, not " +
+                std::to_string(count));
+    std::memcpy(values, tensor.rawData(), tensor.nbytes());
+  });
+}
+
+kiln_status kiln_model_set_parameter(kiln_model *model, const char *name,
+                                     const float *values, int64_t count) {
+  return guard(model, KILN_ERROR_ARGUMENT, [&] {
+    const kiln::Tensor &tensor =
+        parameterNamed(model, name, "kiln_model_set_parameter");
+    require(values != nullptr, "kiln_model_set_parameter: values is NULL");
+    require(count == tensor.numel() && tensor.dtype() == kiln::DType::F32,
+            "kiln_model_set_parameter: '" + std::string(name) + "' has " +
+                std::to_string(tensor.numel()) + " float32 values, not " +
+                std::to_string(count));
+    kiln::Tensor shared = tensor; // the program's storage, not a copy
+    std::memcpy(shared.rawData(), values, shared.nbytes());
+    model->program->pushToDevice();
+  });
+}
+
+const char *kiln_model_device(const kiln_model *model) {
+  if (!model)
+    return "";
+  model->device = model->program->deviceDescription();
+  return model->device.c_str();
 }
 
 const char *kiln_model_error(const kiln_model *model) {

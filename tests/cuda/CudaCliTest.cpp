@@ -1,5 +1,6 @@
 // kiln compile --target cuda prints the kernels, the plan, NVRTC's PTX and
-// ptxas' report; kiln --version says what CUDA support there is.
+// ptxas' report; --aot --target cuda embeds them in an object; kiln
+// --version says what CUDA support there is.
 #include "kiln/runtime/CudaProgram.h"
 #include "kiln/runtime/Nvrtc.h"
 
@@ -8,6 +9,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace {
@@ -101,4 +103,50 @@ TEST_CASE("kiln compile --target cuda --emit ptx and resources use NVRTC") {
   r = runKiln("compile --target cuda --emit ptx --arch sm80");
   CHECK(r.code == 1);
   CHECK(contains(r.out, "'sm80' is not a CUDA architecture"));
+}
+
+namespace {
+std::string readFile(const std::string &path) {
+  std::string text;
+  if (FILE *f = std::fopen(path.c_str(), "rb")) {
+    char buffer[4096];
+    for (size_t n; (n = std::fread(buffer, 1, sizeof buffer, f)) > 0;)
+      text.append(buffer, n);
+    std::fclose(f);
+  }
+  return text;
+}
+} // namespace
+
+TEST_CASE("kiln compile --aot --target cuda embeds a CUDA bundle") {
+  char dir[] = "/tmp/kiln-cuda-aot-XXXXXX";
+  REQUIRE(::mkdtemp(dir));
+  const std::string out = dir;
+  if (!kiln::cuda::builtWithCuda() || !kiln::cuda::nvrtcInfo().available) {
+    CHECK(runKiln("compile --aot --target cuda -o '" + out + "'").code == 1);
+    return;
+  }
+  CliResult r = runKiln("compile --aot --target cuda --arch sm_90 --prefix "
+                        "net -o '" +
+                        out + "'");
+  INFO(r.out);
+  REQUIRE(r.code == 0);
+  CHECK(contains(r.out, "CUDA kernels for sm_90, compute_90"));
+  std::string header = readFile(out + "/net.h");
+  CHECK(contains(header, "#define NET_CUDA 1"));
+  CHECK(contains(header, "extern const unsigned char net_cuda[];"));
+  CHECK(contains(header,
+                 "static inline kiln_status net_create_cuda(kiln_model **out, "
+                 "int device)"));
+  std::string object = readFile(out + "/net.o");
+  CHECK(contains(object, "kiln-cuda-bundle 1\n"));
+  CHECK(contains(object, ".target sm_90"));
+
+  // A bad architecture fails before anything is written.
+  r = runKiln("compile --aot --target cuda --arch sm90 --prefix bad -o '" +
+              out + "'");
+  CHECK(r.code == 1);
+  CHECK(contains(r.out, "unknown GPU architecture 'sm90'"));
+  CHECK(readFile(out + "/bad.o").empty());
+  std::system(("rm -rf '" + out + "'").c_str());
 }

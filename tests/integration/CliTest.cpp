@@ -272,10 +272,11 @@ TEST_CASE("kiln compile --aot writes an object file, a header and weights") {
   CliResult noDir = runKiln("compile --aot");
   requireUserError(noDir);
   CHECK(contains(noDir.err, "-o DIR"));
-  CliResult cuda =
-      runKiln("compile --aot --target cuda -o '" + dir.string() + "'");
-  requireUserError(cuda);
-  CHECK(contains(cuda.err, "--aot writes CPU code only"));
+  CliResult badPrefix =
+      runKiln("compile --aot --prefix 2nets -o '" + dir.string() + "'");
+  requireUserError(badPrefix);
+  CHECK(contains(badPrefix.err, "--prefix '2nets' is not a C identifier"));
+  CHECK(!fs::exists(dir / "2nets.o"));
 }
 
 TEST_CASE("kiln eval --program scores as kiln eval --weights does") {

@@ -3,9 +3,9 @@
 #define KILN_TOOLS_COMMANDS_H
 
 #include "kiln/Compiler.h"
+#include "kiln/runtime/Device.h"
 #include "kiln/runtime/Metrics.h"
 #include "kiln/runtime/Program.h"
-#include "kiln/runtime/Device.h"
 #include "kiln/runtime/data/Dataset.h"
 
 #include <cstdint>
@@ -93,7 +93,8 @@ struct CompileArgs {
   int64_t width = 1;
   std::string emit = "kiln";
   std::string target = "cpu";
-  std::string arch = "sm_80";
+  std::string arch;   ///< empty: sm_80, or sm_80,sm_90 for --aot
+  std::string prefix; ///< --aot's symbol and file prefix; empty: the model
   bool train = false;
   bool memoryReport = false;
   bool aot = false;

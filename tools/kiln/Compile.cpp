@@ -80,14 +80,15 @@ int runCudaCompile(const CompileArgs &a, const CompileSpec &spec,
     std::fputs(cuda::formatCudaProgram(program).c_str(), stdout);
     return 0;
   }
+  const std::string arch = a.arch.empty() ? "sm_80" : a.arch;
   cuda::CompiledImage image =
-      cuda::compileCuda(program.source, a.arch, a.emit == "ptx");
+      cuda::compileCuda(program.source, arch, a.emit == "ptx");
   if (a.emit == "ptx") {
     std::fputs(image.image.c_str(), stdout);
     return 0;
   }
   if (image.kind == cuda::ImageKind::Ptx)
-    throw Error("NVRTC compiles PTX only for " + a.arch +
+    throw Error("NVRTC compiles PTX only for " + arch +
                 " (newer than it knows), so ptxas reports nothing; choose an "
                 "older --arch");
   // In launch order, as the source lists them (ptxas reports them reversed).
@@ -127,9 +128,6 @@ int runCompile(const CompileArgs &a) {
   checkPositive("--batch-size", double(a.batchSize));
   if (a.target != "cpu" && a.target != "cuda")
     throw Error("unknown --target '" + a.target + "'; choose cpu or cuda");
-  if (a.aot && a.target == "cuda")
-    throw Error("--aot writes CPU code only; drop --target cuda (CUDA "
-                "bundles are not built yet: use --target cuda --emit plan)");
   if (a.aot)
     return runAot(a);
   if (a.program)

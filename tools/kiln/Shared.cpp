@@ -3,6 +3,7 @@
 
 #include "kiln/runtime/Error.h"
 #include "kiln/runtime/Nvrtc.h"
+#include "kiln/runtime/cuda/Driver.h"
 #include "kiln/runtime/data/BatchLoader.h"
 #include "kiln/runtime/data/Cifar10.h"
 
@@ -19,12 +20,25 @@ std::string versionDetails() {
     return text + "\nCPU only: built without CUDA support (no CUDA toolkit "
                   "found, or -DKILN_CUDA=OFF, at configure time)";
   const cuda::NvrtcInfo &nvrtc = cuda::nvrtcInfo();
-  text += "\nCUDA support: kernel generation (kiln compile --target cuda)";
-  if (!nvrtc.available)
-    return text + "\nNVRTC not found: " + nvrtc.error;
-  return text + "\nNVRTC " + std::to_string(nvrtc.major) + "." +
-         std::to_string(nvrtc.minor) + " found: " + nvrtc.path +
-         "\nno CUDA executor yet: training and prediction run on the CPU";
+  text += "\nCUDA support: yes (--device cuda, kiln compile --target cuda, "
+          "--aot --target cuda)";
+  text += nvrtc.available
+              ? "\nNVRTC " + std::to_string(nvrtc.major) + "." +
+                    std::to_string(nvrtc.minor) + " found: " + nvrtc.path
+              : "\nNVRTC not found: " + nvrtc.error;
+  std::string why;
+  if (!cuda::Driver::available(&why))
+    return text + "\nCUDA driver: " + why;
+  cuda::Driver &driver = cuda::Driver::get();
+  text += "\nCUDA driver " + std::to_string(driver.version() / 1000) + "." +
+          std::to_string(driver.version() % 1000 / 10) + ", " +
+          std::to_string(driver.deviceCount()) + " GPU(s)";
+  for (int i = 0; i < driver.deviceCount(); ++i) {
+    cuda::DeviceInfo info = driver.device(i);
+    text += "\n  cuda:" + std::to_string(i) + " " + info.name + " (" +
+            info.arch() + ")";
+  }
+  return text + "\n";
 }
 
 void checkPositive(const char *flag, double value) {
@@ -37,13 +51,15 @@ std::string modelName(const DataArgs &data) {
   if (data.dataset == "fashion-mnist") {
     if (!data.model.empty() && data.model != "lenet")
       throw Error("Fashion-MNIST has 1-channel images, which only --model "
-                  "lenet reads; got '" + data.model + "'");
+                  "lenet reads; got '" +
+                  data.model + "'");
     return "lenet";
   }
   if (data.dataset == "cifar10") {
     if (!data.model.empty() && data.model != "lenet-cifar")
       throw Error("CIFAR-10 has 3-channel images, which only --model "
-                  "lenet-cifar reads; got '" + data.model + "'");
+                  "lenet-cifar reads; got '" +
+                  data.model + "'");
     return "lenet-cifar";
   }
   throw Error("unknown --dataset '" + data.dataset +
@@ -138,8 +154,9 @@ void reportAccuracy(const Accuracy &accuracy, const Dataset &test,
               static_cast<long long>(accuracy.total()),
               100 * accuracy.overall());
   std::vector<double> perClass = accuracy.perClass();
-  std::string json = "{\"event\":\"test\",\"accuracy\":" +
-                     std::to_string(accuracy.overall()) + ",\"per_class\":[";
+  std::string json =
+      "{\"event\":\"test\",\"accuracy\":" + std::to_string(accuracy.overall()) +
+      ",\"per_class\":[";
   for (size_t c = 0; c < perClass.size(); ++c) {
     std::printf("Accuracy for class: %-12s is %.1f %%\n",
                 test.classNames[c].c_str(), 100 * perClass[c]);

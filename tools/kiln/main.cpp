@@ -36,27 +36,30 @@ int main(int argc, char **argv) {
   addDataOptions(trainCmd, train.data);
   trainCmd->add_option("--epochs", train.epochs)->capture_default_str();
   trainCmd->add_option("--batch-size", train.batchSize)->capture_default_str();
-  trainCmd->add_option("--optimizer", train.optimizer,
-                       "sgd, adam or rmsprop (PyTorch's update rules)")
+  trainCmd
+      ->add_option("--optimizer", train.optimizer,
+                   "sgd, adam or rmsprop (PyTorch's update rules)")
       ->capture_default_str();
   trainCmd->add_option("--lr", train.lr)->capture_default_str();
-  trainCmd->add_option("--momentum", train.momentum,
-                       "SGD and RMSProp momentum")
+  trainCmd->add_option("--momentum", train.momentum, "SGD and RMSProp momentum")
       ->capture_default_str();
   trainCmd->add_option("--seed", train.seed)->capture_default_str();
   trainCmd->add_option("--threads", train.threads, threadsHelp)
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  trainCmd->add_option("--workers", train.workers,
-                       "loader threads preparing batches ahead (0: none)")
+  trainCmd
+      ->add_option("--workers", train.workers,
+                   "loader threads preparing batches ahead (0: none)")
       ->capture_default_str();
   trainCmd->add_flag("--augment", train.augment,
                      "random crops (padding 4) and horizontal flips");
-  trainCmd->add_option("--max-steps", train.maxSteps,
-                       "stop each epoch after this many steps (0: whole epoch)")
+  trainCmd
+      ->add_option("--max-steps", train.maxSteps,
+                   "stop each epoch after this many steps (0: whole epoch)")
       ->capture_default_str();
-  trainCmd->add_option("--log-every", train.logEvery,
-                       "print the running loss every N steps")
+  trainCmd
+      ->add_option("--log-every", train.logEvery,
+                   "print the running loss every N steps")
       ->capture_default_str();
   trainCmd->add_option("--metrics", train.metricsPath,
                        "write JSON lines of metrics to this file");
@@ -65,8 +68,10 @@ int main(int argc, char **argv) {
   trainCmd->add_option("--save-program", train.saveProgramPath,
                        "write the trained program (graph and weights) to a "
                        "program file for kiln eval --program");
-  trainCmd->add_option("--device", train.device,
-                         "where to run: cpu, cuda, cuda:N or best (a GPU if there is one)")
+  trainCmd
+      ->add_option(
+          "--device", train.device,
+          "where to run: cpu, cuda, cuda:N or best (a GPU if there is one)")
       ->capture_default_str();
   trainCmd->add_option("--resume", train.resumePath,
                        "start from a checkpoint written by --save");
@@ -78,9 +83,8 @@ int main(int argc, char **argv) {
   CLI::Option *weightsOption = evalCmd->add_option(
       "--weights", eval.weightsPath,
       "state dict, checkpoint or program file, or a PyTorch .pt state_dict");
-  CLI::Option *batchOption =
-      evalCmd->add_option("--batch-size", eval.batchSize)
-          ->capture_default_str();
+  CLI::Option *batchOption = evalCmd->add_option("--batch-size", eval.batchSize)
+                                 ->capture_default_str();
   // A program file brings its model and batch size.
   evalCmd
       ->add_option("--program", eval.programPath,
@@ -95,8 +99,10 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   evalCmd->add_option("--metrics", eval.metricsPath,
                       "write JSON lines of metrics to this file");
-  evalCmd->add_option("--device", eval.device,
-                         "where to run: cpu, cuda, cuda:N or best (a GPU if there is one)")
+  evalCmd
+      ->add_option(
+          "--device", eval.device,
+          "where to run: cpu, cuda, cuda:N or best (a GPU if there is one)")
       ->capture_default_str();
   evalCmd->add_option("--confusion", eval.confusionPath,
                       "write the confusion matrix as a PNG picture");
@@ -118,17 +124,23 @@ int main(int argc, char **argv) {
       "for a C program (--aot) or as a program file (--program)");
   compileCmd->add_option("--model", compile.model)->capture_default_str();
   compileCmd->add_option("--width", compile.width)->capture_default_str();
-  compileCmd->add_option("--emit", compile.emit,
-                         "kiln, loops (alias: linalg) or llvm; with --target "
-                         "cuda: kiln, cuda (CUDA C++), plan (kernel launches), "
-                         "ptx (NVRTC's PTX) or resources (ptxas' registers "
-                         "and spills per kernel)")
+  compileCmd
+      ->add_option("--emit", compile.emit,
+                   "kiln, loops (alias: linalg) or llvm; with --target "
+                   "cuda: kiln, cuda (CUDA C++), plan (kernel launches), "
+                   "ptx (NVRTC's PTX) or resources (ptxas' registers "
+                   "and spills per kernel)")
       ->capture_default_str();
   compileCmd->add_option("--target", compile.target, "cpu or cuda")
       ->capture_default_str();
   compileCmd->add_option("--arch", compile.arch,
-                         "CUDA architecture for --emit ptx|resources")
-      ->capture_default_str();
+                         "CUDA architecture for --emit ptx|resources "
+                         "(default sm_80); with --aot, a comma-separated list "
+                         "to embed cubins for (default sm_80,sm_90)");
+  compileCmd->add_option("--prefix", compile.prefix,
+                         "--aot: name of the files and C symbols (default: "
+                         "the model's name), so one program can link two "
+                         "bundles");
   compileCmd->add_flag("--train", compile.train,
                        "the training step (with --aot, --program: as well)");
   CLI::Option *aotFlag = compileCmd->add_flag(
@@ -177,8 +189,10 @@ int main(int argc, char **argv) {
       ->capture_default_str();
   benchCmd->add_option("--batch-size", bench.batchSize)->capture_default_str();
   benchCmd->add_option("--steps", bench.steps)->capture_default_str();
-  benchCmd->add_option("--device", bench.device,
-                         "where to run: cpu, cuda, cuda:N or best (a GPU if there is one)")
+  benchCmd
+      ->add_option(
+          "--device", bench.device,
+          "where to run: cpu, cuda, cuda:N or best (a GPU if there is one)")
       ->capture_default_str();
   benchCmd->add_option("--threads", bench.threads, threadsHelp)
       ->check(CLI::NonNegativeNumber)

@@ -59,11 +59,11 @@ struct CompileSpec {
   SgdOptions sgd;
   AdamOptions adam;
   RmsPropOptions rmsprop;
-  bool train = true;          ///< compile train_step
-  int64_t predictBatch = 0;   ///< compile predict for this batch (0: none)
-  int64_t evalBatch = 0;      ///< compile eval_step for this batch (0: none)
-  bool gradient = false;      ///< also keep loss and loss_grad entries
-  bool fuse = true;           ///< run kiln-fuse (see docs/passes.md)
+  bool train = true;        ///< compile train_step
+  int64_t predictBatch = 0; ///< compile predict for this batch (0: none)
+  int64_t evalBatch = 0;    ///< compile eval_step for this batch (0: none)
+  bool gradient = false;    ///< also keep loss and loss_grad entries
+  bool fuse = true;         ///< run kiln-fuse (see docs/passes.md)
   /// Where the entry points run: the CPU, or a CUDA device, for which the
   /// program is also generated as CUDA kernels, compiled by NVRTC for that
   /// GPU and run through a CUDA graph (Device::best() picks one if there is
@@ -95,9 +95,14 @@ struct AotBundle {
   std::vector<EntryPoint> entries;
 };
 /// `cpu` compiles for another CPU of this architecture (e.g. "x86-64-v2",
-/// for machines without AVX-512); empty means this machine's CPU.
-AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
-                     const std::string &prefix, const std::string &cpu = "");
+/// for machines without AVX-512); empty means this machine's CPU. Each of
+/// `data` is exported as `const unsigned char <prefix><name>[]` with its
+/// length in `const int64_t <prefix><name>_size` (the CUDA bundle of
+/// `kiln compile --aot --target cuda`).
+AotBundle
+compileAot(nn::Module &model, const CompileSpec &spec,
+           const std::string &prefix, const std::string &cpu = "",
+           const std::vector<std::pair<std::string, std::string>> &data = {});
 
 /// Links an AOT bundle's object into this process, as a C program links it,
 /// and binds it to `params`: for checking a bundle against the JIT.

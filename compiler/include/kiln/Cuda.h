@@ -6,6 +6,7 @@
 
 #include "kiln/Compiler.h"
 #include "kiln/runtime/CudaProgram.h"
+#include "kiln/runtime/cuda/Bundle.h"
 
 namespace kiln {
 
@@ -24,6 +25,14 @@ cuda::CudaProgram generateCudaFunction(Graph &graph, Var result, bool gradient);
 /// `program`, compiled from the same model and spec, run there. compile()
 /// calls it for a CUDA spec.device.
 void attachCuda(Program &program, nn::Module &model, const CompileSpec &spec);
+
+/// `model`'s CUDA plan for `spec` with its kernels compiled by NVRTC for
+/// each of `archs` ("sm_80", "sm_90"), plus PTX for the oldest of them so
+/// that the driver can compile the kernels for a newer GPU: what `kiln
+/// compile --aot --target cuda` embeds in the object file. Throws
+/// kiln::Error without CUDA support or NVRTC, or for an unknown arch.
+cuda::CudaBundle compileCudaBundle(nn::Module &model, const CompileSpec &spec,
+                                   const std::vector<std::string> &archs);
 
 } // namespace kiln
 

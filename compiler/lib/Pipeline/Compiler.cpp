@@ -120,16 +120,17 @@ Program compile(nn::Module &model, const CompileSpec &spec) {
   spec.device.checkUsable(); // before any work: "no CUDA driver found ..."
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
-  Program program =
-      finish(std::move(context), std::move(module), model.namedParameters(),
-             threadsOf(spec));
+  Program program = finish(std::move(context), std::move(module),
+                           model.namedParameters(), threadsOf(spec));
   if (!spec.device.isCpu())
     attachCuda(program, model, spec);
   return program;
 }
 
-AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
-                     const std::string &prefix, const std::string &cpu) {
+AotBundle
+compileAot(nn::Module &model, const CompileSpec &spec,
+           const std::string &prefix, const std::string &cpu,
+           const std::vector<std::pair<std::string, std::string>> &data) {
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
   lowerToLoops(*module, threadsOf(spec));
@@ -137,7 +138,7 @@ AotBundle compileAot(nn::Module &model, const CompileSpec &spec,
   bundle.entries = describeEntryPoints(*module);
   lowerToLlvm(*module);
   bundle.object = compileToObject(*module, bundle.entries, prefix,
-                                  /*embedEntries=*/true, cpu);
+                                  /*embedEntries=*/true, cpu, data);
   return bundle;
 }
 
@@ -269,8 +270,8 @@ Program loadProgram(const std::string &path) {
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = parseGraph(*context, file.graph, path);
   // A program file keeps the graph, not how to split it: every core here.
-  Compiled compiled = compileModule(std::move(context), std::move(module),
-                                    hardwareThreads());
+  Compiled compiled =
+      compileModule(std::move(context), std::move(module), hardwareThreads());
   checkEntries(path, file.entries, compiled.entries);
   // Fresh parameters, then the file's values checked and copied in.
   std::vector<std::pair<std::string, Tensor>> params;

@@ -195,7 +195,8 @@ HostTarget otherCpu(const std::string &cpu) {
                 "; try x86-64, x86-64-v2, x86-64-v3, x86-64-v4 or a name "
                 "such as skylake or znver3");
   HostTarget t;
-  t.builder = llvm::orc::JITTargetMachineBuilder(native.builder.getTargetTriple());
+  t.builder =
+      llvm::orc::JITTargetMachineBuilder(native.builder.getTargetTriple());
   t.builder.setCPU(cpu);
   t.builder.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
   t.builder.setRelocationModel(llvm::Reloc::PIC_);
@@ -216,10 +217,11 @@ std::string hostTargetDescription() {
          target.features;
 }
 
-std::string compileToObject(mlir::ModuleOp module,
-                            const std::vector<EntryPoint> &entries,
-                            const std::string &prefix, bool embedEntries,
-                            const std::string &cpu) {
+std::string
+compileToObject(mlir::ModuleOp module, const std::vector<EntryPoint> &entries,
+                const std::string &prefix, bool embedEntries,
+                const std::string &cpu,
+                const std::vector<std::pair<std::string, std::string>> &data) {
   HostTarget other;
   if (!cpu.empty())
     other = otherCpu(cpu);
@@ -247,6 +249,20 @@ std::string compileToObject(mlir::ModuleOp module,
     new llvm::GlobalVariable(*llvmModule, text->getType(), /*isConstant=*/true,
                              llvm::GlobalValue::ExternalLinkage, text,
                              prefix + "entries");
+  }
+  for (const auto &[name, bytes] : data) {
+    llvm::Constant *array = llvm::ConstantDataArray::get(
+        context,
+        llvm::ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(bytes.data()),
+                                bytes.size()));
+    new llvm::GlobalVariable(*llvmModule, array->getType(), /*isConstant=*/true,
+                             llvm::GlobalValue::ExternalLinkage, array,
+                             prefix + name);
+    llvm::Constant *size = llvm::ConstantInt::get(
+        llvm::Type::getInt64Ty(context), static_cast<uint64_t>(bytes.size()));
+    new llvm::GlobalVariable(*llvmModule, size->getType(), /*isConstant=*/true,
+                             llvm::GlobalValue::ExternalLinkage, size,
+                             prefix + name + "_size");
   }
   distributeParallelLoops(*llvmModule);
   optimize(*llvmModule, target);

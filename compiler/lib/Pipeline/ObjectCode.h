@@ -23,11 +23,13 @@ std::string hostTargetDescription();
 /// `const char <prefix>entries[]`, the entry points' description, so an AOT
 /// bundle describes itself. The program's own functions become internal.
 /// `cpu` names another CPU of this architecture to compile for (AOT only).
-std::string compileToObject(mlir::ModuleOp module,
-                            const std::vector<EntryPoint> &entries,
-                            const std::string &prefix = "_kiln_",
-                            bool embedEntries = false,
-                            const std::string &cpu = "");
+/// Each of `data` becomes `const unsigned char <prefix><name>[]` and
+/// `const int64_t <prefix><name>_size` (AOT only: a CUDA bundle).
+std::string compileToObject(
+    mlir::ModuleOp module, const std::vector<EntryPoint> &entries,
+    const std::string &prefix = "_kiln_", bool embedEntries = false,
+    const std::string &cpu = "",
+    const std::vector<std::pair<std::string, std::string>> &data = {});
 
 /// Links `object` into this process and fills in each entry's function
 /// pointer; the returned handle keeps the code alive.

@@ -59,7 +59,8 @@ typedef enum {
   KILN_ERROR_WEIGHTS = 3,  /* a weights file of another model, size, version,
                               or a damaged one */
   KILN_ERROR_MEMORY = 4,
-  KILN_ERROR_INTERNAL = 5
+  KILN_ERROR_INTERNAL = 5,
+  KILN_ERROR_DEVICE = 6 /* no CUDA driver or GPU, or a CUDA call failed */
 } kiln_status;
 
 /* Binds compiled entry points to fresh, zeroed parameters. `entries` is the
@@ -70,6 +71,27 @@ kiln_status kiln_model_create(const char *entries,
                               const char *const *entry_names,
                               const kiln_entry_fn *functions, int count,
                               kiln_model **out);
+
+/* Like kiln_model_create, for a model compiled with `kiln compile --aot
+ * --target cuda`: every entry point then runs on CUDA device `device`
+ * (0 for the first GPU) through the kernels in `cuda_bundle` (the
+ * object's <prefix>cuda, cuda_bundle_size bytes), precompiled for one or
+ * more GPU architectures; the runtime opens the CUDA driver (libcuda.so.1)
+ * and needs no compiler. Parameters and optimizer state live on the GPU;
+ * the calls below copy what they read or write. KILN_ERROR_DEVICE, with a
+ * message saying what is missing, where there is no driver, no such device,
+ * or no kernels for this GPU; the generated <model>_create_cuda calls this
+ * for you. */
+kiln_status kiln_model_create_cuda(const char *entries,
+                                   const char *const *entry_names,
+                                   const kiln_entry_fn *functions, int count,
+                                   const unsigned char *cuda_bundle,
+                                   int64_t cuda_bundle_size, int device,
+                                   kiln_model **out);
+
+/* "cpu", or the GPU the model runs on: "cuda:0 (NVIDIA H100 80GB HBM3,
+ * sm_90)". Valid until the next call on the model. */
+const char *kiln_model_device(const kiln_model *model);
 
 /* Reads every parameter, by name, from a safetensors state dict, a
  * `kiln train --save` checkpoint or a kiln program file (their optimizer
@@ -95,6 +117,17 @@ kiln_status kiln_model_predict(kiln_model *model, const float *images,
 kiln_status kiln_model_train_step(kiln_model *model, const float *images,
                                   const int64_t *labels, float *loss);
 
+/* kiln_model_train_step without waiting for the step to finish where the
+ * model runs on a GPU (the next batch is copied while this one trains); on
+ * the CPU it runs at once. The images and labels may be reused as soon as
+ * it returns. kiln_model_take_losses waits for every step enqueued since it
+ * was last called and gives the sum of their losses and their number. */
+kiln_status kiln_model_train_step_enqueue(kiln_model *model,
+                                          const float *images,
+                                          const int64_t *labels);
+kiln_status kiln_model_take_losses(kiln_model *model, double *loss_sum,
+                                   int64_t *steps);
+
 /* Loss and accuracy of a labelled batch, changing nothing: images
  * [batch, 1, 32, 32] float32, labels [batch] int64 in [0, classes). *loss
  * receives the mean loss (what train_step returns for the same batch, before
@@ -118,6 +151,18 @@ int64_t kiln_model_num_classes(const kiln_model *model);
  * --threads N`, default every core of the compiling machine), and fewer
  * threads run those parts in turn. */
 kiln_status kiln_model_set_threads(kiln_model *model, int threads);
+
+/* The model's parameters: their number, the name of the index-th (in a
+ * fixed order; NULL out of range), and the float32 values of one by name
+ * (0 for an unknown name). get copies `count` values out (count must be the
+ * parameter's size), set copies them in (to the GPU too). */
+int64_t kiln_model_parameter_count(const kiln_model *model);
+const char *kiln_model_parameter_name(const kiln_model *model, int64_t index);
+int64_t kiln_model_parameter_size(const kiln_model *model, const char *name);
+kiln_status kiln_model_get_parameter(const kiln_model *model, const char *name,
+                                     float *values, int64_t count);
+kiln_status kiln_model_set_parameter(kiln_model *model, const char *name,
+                                     const float *values, int64_t count);
 
 /* The message of the last failure on `model` ("" if none); valid until the
  * next call on it. */

@@ -2,10 +2,11 @@
 // driver (FakeDriver.cpp): a hand-written plan whose kernels the fake knows
 // checks parameter residency, double-buffered inputs, the step counter,
 // outputs, graph replay per buffer set, enqueued steps and their losses.
+#include "kiln/runtime/cuda/Executor.h"
+#include "FakePlan.h"
 #include "kiln/runtime/CudaProgram.h"
 #include "kiln/runtime/Error.h"
 #include "kiln/runtime/Program.h"
-#include "kiln/runtime/cuda/Executor.h"
 
 #include <catch2/catch.hpp>
 
@@ -14,59 +15,10 @@
 using Catch::Matchers::Contains;
 using namespace kiln;
 using kiln::cuda::KernelArg;
+using kiln::test::plan;
+using kiln::test::vec;
 
 namespace {
-
-ArgSpec arg(ArgRole role, const std::string &name, std::vector<int64_t> shape,
-            DType dtype = DType::F32) {
-  return ArgSpec{role, name, std::move(shape), dtype, 0};
-}
-
-cuda::KernelLaunch launch(const std::string &kernel,
-                          std::vector<KernelArg> args) {
-  cuda::KernelLaunch l;
-  l.kernel = kernel;
-  l.block = {32, 1, 1};
-  l.args = std::move(args);
-  return l;
-}
-
-/// train_step(w; step; x, labels) -> loss = sum(w + x), then w += x;
-/// predict(w; x) -> w + x; probe(step) -> step.
-cuda::CudaProgram plan() {
-  cuda::CudaProgram p;
-  p.source = "FAKE fake_add4 fake_sum4 fake_step";
-  cuda::CudaEntry train;
-  train.name = "train_step";
-  train.args = {arg(ArgRole::Param, "w", {4}),
-                arg(ArgRole::Step, "step", {}, DType::I64),
-                arg(ArgRole::Input, "x", {4}),
-                arg(ArgRole::Input, "labels", {1}, DType::I64),
-                arg(ArgRole::Output, "loss", {})};
-  train.arenaBytes = 256;
-  train.launches = {
-      launch("fake_add4", {KernelArg::argument(0), KernelArg::argument(2),
-                           KernelArg::arena(0)}),
-      launch("fake_sum4", {KernelArg::arena(0), KernelArg::argument(4)}),
-      launch("fake_add4", {KernelArg::argument(0), KernelArg::argument(2),
-                           KernelArg::argument(0)})};
-  cuda::CudaEntry predict;
-  predict.name = "predict";
-  predict.args = {arg(ArgRole::Param, "w", {4}), arg(ArgRole::Input, "x", {4}),
-                  arg(ArgRole::Output, "y", {4})};
-  predict.launches = {launch("fake_add4", {KernelArg::argument(0),
-                                           KernelArg::argument(1),
-                                           KernelArg::argument(2)})};
-  cuda::CudaEntry probe;
-  probe.name = "probe";
-  probe.args = {arg(ArgRole::Step, "step", {}, DType::I64),
-                arg(ArgRole::Output, "seen", {})};
-  probe.launches = {launch("fake_step", {KernelArg::argument(0),
-                                         KernelArg::argument(1)})};
-  p.entries = {train, predict, probe};
-  return p;
-}
-
 /// The CPU side: entry points with the same arguments and no code (the
 /// device runs them all).
 Program program(Tensor w) {
@@ -76,12 +28,6 @@ Program program(Tensor w) {
   return Program(entries, {{"w", w}}, nullptr);
 }
 
-Tensor vec(std::vector<float> values) {
-  Tensor t = Tensor::empty({static_cast<int64_t>(values.size())});
-  std::copy(values.begin(), values.end(), t.data<float>());
-  return t;
-}
-
 } // namespace
 
 TEST_CASE("A program attached to the CUDA executor runs its entries there",
@@ -89,8 +35,8 @@ TEST_CASE("A program attached to the CUDA executor runs its entries there",
   Tensor w = vec({1, 1, 1, 1});
   Program p = program(w);
   cuda::CudaProgram cudaPlan = plan();
-  auto executor = std::make_shared<cuda::Executor>(cudaPlan, cudaPlan.source,
-                                                   0, p.namedParameters());
+  auto executor = std::make_shared<cuda::Executor>(cudaPlan, cudaPlan.source, 0,
+                                                   p.namedParameters());
   p.attachDevice(executor);
   CHECK(p.deviceDescription() == "cuda:0 (kiln fake GPU, sm_90)");
 
@@ -118,8 +64,8 @@ TEST_CASE("Enqueued train steps keep every loss until taken", "[cuda]") {
   Tensor w = vec({0, 0, 0, 0});
   Program p = program(w);
   cuda::CudaProgram cudaPlan = plan();
-  p.attachDevice(std::make_shared<cuda::Executor>(cudaPlan, cudaPlan.source,
-                                                  0, p.namedParameters()));
+  p.attachDevice(std::make_shared<cuda::Executor>(cudaPlan, cudaPlan.source, 0,
+                                                  p.namedParameters()));
   // Each step adds x to w; losses are sum(w + x) with w before the step.
   double expected = 0.0;
   float sumW = 0.0f;
@@ -142,8 +88,9 @@ TEST_CASE("Enqueued train steps keep every loss until taken", "[cuda]") {
   CHECK(none == 0.0);
   CHECK(p.namedParameters()[0].second.data<float>()[0] == 15.0f);
   // A label outside the bound is still refused before anything is enqueued.
-  CHECK_THROWS_WITH(p.enqueueTrainStep(vec({1, 2, 3, 4}), Tensor::zeros({2}, DType::I64)),
-                    Contains("input 'labels'"));
+  CHECK_THROWS_WITH(
+      p.enqueueTrainStep(vec({1, 2, 3, 4}), Tensor::zeros({2}, DType::I64)),
+      Contains("input 'labels'"));
 }
 
 TEST_CASE("The executor refuses a plan the model does not fit", "[cuda]") {
@@ -155,7 +102,7 @@ TEST_CASE("The executor refuses a plan the model does not fit", "[cuda]") {
                         Contains("compiled for [4]"));
   CHECK_THROWS_WITH(cuda::Executor(cudaPlan, cudaPlan.source, 0, {}),
                     Contains("needs parameter 'w'"));
-  CHECK_THROWS_WITH(cuda::Executor(cudaPlan, "not an image", 0,
-                                   {{"w", Tensor::zeros({4})}}),
-                    Contains("CUDA_ERROR_INVALID_IMAGE"));
+  CHECK_THROWS_WITH(
+      cuda::Executor(cudaPlan, "not an image", 0, {{"w", Tensor::zeros({4})}}),
+      Contains("CUDA_ERROR_INVALID_IMAGE"));
 }
