@@ -116,6 +116,8 @@ void distributeParallelLoops(llvm::Module &module) {
       bodies.push_back(&function);
   }
   for (llvm::Function *body : bodies) {
+    // Only reached through its task: two AOT objects' bodies share names.
+    body->setLinkage(llvm::GlobalValue::InternalLinkage);
     unsigned captured = body->arg_size() - 2;
     llvm::SmallVector<llvm::Type *> fields;
     for (unsigned i = 0; i < captured; ++i)
