@@ -45,7 +45,9 @@ TEST_CASE("kiln compile --target cuda --emit cuda prints named kernels") {
   REQUIRE(r.code == 0);
   CHECK(contains(r.out, "extern \"C\" __global__ void __launch_bounds__(256) "
                         "conv2d_relu_pool_0("));
-  CHECK(contains(r.out, "conv2d_backward_filter_"));
+  CHECK(contains(r.out, "conv2d_relu_pool_backward_filter_"));
+  CHECK(contains(r.out, "bias_relu_backward_"));
+  CHECK(contains(r.out, "linear_bias_relu_warp_"));
   CHECK(contains(r.out, "softmax_cross_entropy_backward_"));
   CHECK(contains(r.out, "sgd_update_"));
   CHECK(contains(r.out, "constexpr int N = 4, C = 1, H = 32, W = 32"));
@@ -99,7 +101,7 @@ TEST_CASE("kiln compile --target cuda --emit ptx and resources use NVRTC") {
   r = runKiln("compile --target cuda --emit resources --train --arch sm_80");
   REQUIRE(r.code == 0);
   CHECK(contains(r.out, "kernel (sm_80)"));
-  CHECK(contains(r.out, "conv2d_backward_input_"));
+  CHECK(contains(r.out, "conv2d_relu_pool_backward_input_"));
   r = runKiln("compile --target cuda --emit ptx --arch sm80");
   CHECK(r.code == 1);
   CHECK(contains(r.out, "'sm80' is not a CUDA architecture"));

@@ -115,6 +115,26 @@ private:
   nn::Linear &fc_;
 };
 
+// The second pooling's windows overlap and leave a row and column over, so
+// conv2's input gradient gathers from every window over each output.
+class OverlapNet : public nn::Module {
+public:
+  OverlapNet()
+      : Module("OverlapNet"),
+        conv1_(registerModule<nn::Conv2d>("conv1", 3, 4, 3)),
+        conv2_(registerModule<nn::Conv2d>("conv2", 4, 5, 3, 1, 1)),
+        fc_(registerModule<nn::Linear>("fc", 5 * 6 * 6, 10)) {}
+  Var forward(Var x) override {
+    x = maxPool2d(relu(conv1_(x)), 2, 2); // [4,4,27,27] -> [4,4,13,13]
+    x = maxPool2d(relu(conv2_(x)), 3, 2); // [4,5,13,13] -> [4,5,6,6]
+    return fc_(flatten(x));
+  }
+
+private:
+  nn::Conv2d &conv1_, &conv2_;
+  nn::Linear &fc_;
+};
+
 } // namespace
 
 TEST_CASE("CUDA plan of LeNet matches the CPU: SGD with momentum and predict") {
@@ -200,6 +220,22 @@ TEST_CASE("CUDA plan of strided and padded convolutions matches the CPU") {
     if (cuda::builtWithCuda())
       CHECK_NOTHROW(cuda::compileCuda(source, "sm_80"));
   }
+}
+
+TEST_CASE("CUDA plan of overlapping pooling after a convolution matches "
+          "the CPU") {
+  manualSeed(11);
+  OverlapNet model;
+  CompileSpec spec;
+  spec.sgd.lr = 0.05;
+  spec.sgd.momentum = 0.9;
+  spec.predictBatch = 4;
+  compareWithCpu(model, {3, 29, 29}, spec, 2);
+  spec.inputShape = {4, 3, 29, 29};
+  std::string source = generateCuda(model, spec).source;
+  CHECK(source.find(" conv2d_relu_pool_backward_input_") != std::string::npos);
+  CHECK(source.find("for (int ph = ph0; ph <= ph1; ++ph)") !=
+        std::string::npos);
 }
 
 TEST_CASE("CUDA plan of a function of every other op matches the CPU") {

@@ -50,19 +50,32 @@ TEST_CASE("LeNet's CUDA train step: kernels, geometry and arena") {
                    cuda::KernelArg::argument(21)) == 1);
   CHECK(std::count(conv1.args.begin(), conv1.args.end(),
                    cuda::KernelArg::argument(0)) == 1);
-  // The filter gradients reduce over batch and image: a block per weight,
-  // its size following the reduction's length (400 and 3136 products).
-  const cuda::KernelLaunch &filter2 = launchOf(step, "conv2d_backward_filter");
+  // The fused backward pass: the filter gradients reduce over the pooling
+  // windows, a block per weight, its size following the reduction's length
+  // (4*5*5 = 100 windows for conv2, 4*14*14 = 784 for conv1).
+  const cuda::KernelLaunch &filter2 =
+      launchOf(step, "conv2d_relu_pool_backward_filter");
   const cuda::KernelLaunch &filter1 =
-      launchOf(step, "conv2d_backward_filter", 1);
+      launchOf(step, "conv2d_relu_pool_backward_filter", 1);
   CHECK(filter2.grid.x == 16 * 6 * 5 * 5);
-  CHECK(filter2.block.x == 128);
+  CHECK(filter2.block.x == 32);
   CHECK(filter1.grid.x == 6 * 1 * 5 * 5);
   CHECK(filter1.block.x == 256);
-  // The bias gradients of the linear layers sum 4 rows: a thread per value.
+  // The first convolution's input gradient is never needed, so there is
+  // one input-gradient kernel, for conv2.
+  CHECK(std::count_if(step.launches.begin(), step.launches.end(),
+                      [](const cuda::KernelLaunch &launch) {
+                        return launch.kernel.rfind(
+                                   "conv2d_relu_pool_backward_input", 0) == 0;
+                      }) == 1);
+  // The linear layers' forward passes carry bias and relu; backward, the
+  // relu mask and the bias gradient are one kernel, a block per column of
+  // 4 rows. fc3 has no relu: its bias gradient is a plain sum.
+  CHECK(launchOf(step, "linear_bias_relu_warp").grid.x == 60);
+  CHECK(launchOf(step, "bias_relu_backward").grid.x == 1);
   CHECK(launchOf(step, "sum").block.x == 32);
   // The loss is written straight into the output argument.
-  const cuda::KernelLaunch &loss = launchOf(step, "softmax_cross_entropy_8");
+  const cuda::KernelLaunch &loss = launchOf(step, "softmax_cross_entropy_5");
   CHECK(loss.grid.x == 1);
   CHECK(loss.args.back() == cuda::KernelArg::argument(23));
   // One update kernel for all ten parameters, last, writing in place.
@@ -72,7 +85,7 @@ TEST_CASE("LeNet's CUDA train step: kernels, geometry and arena") {
   CHECK(update.args[0] == cuda::KernelArg::argument(0));
   CHECK(update.args[2] == cuda::KernelArg::argument(10));
   CHECK(update.grid.x == (61706 + 255) / 256);
-  CHECK(step.launches.size() == 31);
+  CHECK(step.launches.size() == 22);
 
   std::set<uint32_t> blockSizes;
   for (const cuda::KernelLaunch &launch : step.launches)
@@ -83,10 +96,8 @@ TEST_CASE("LeNet's CUDA train step: kernels, geometry and arena") {
   // within 5% of the CPU arena, whose buffers differ a little (im2col
   // scratch there, none here). At the update all gradients are live, 246824
   // bytes, with the weights of the linear layers the largest. The CPU
-  // program compared is unfused, as the CUDA plan's backward pass is.
-  CompileSpec unfused = spec;
-  unfused.fuse = false;
-  Program cpu = compile(*model, unfused);
+  // program compared is fused alike.
+  Program cpu = compile(*model, spec);
   INFO("CUDA arena " << step.arenaBytes << " bytes, CPU arena "
                      << cpu.arenaBytes("train_step"));
   CHECK(step.arenaBytes >= 246824);
@@ -101,7 +112,7 @@ TEST_CASE("Predict at batch 256 tiles the first linear layer") {
   spec.predictBatch = 256;
   cuda::CudaProgram plan = generateCuda(*model, spec);
   const cuda::CudaEntry &predict = plan.entry("predict");
-  const cuda::KernelLaunch &fc1 = launchOf(predict, "matmul_tiled");
+  const cuda::KernelLaunch &fc1 = launchOf(predict, "linear_bias_relu_tiled");
   CHECK(fc1.grid == cuda::Dim3{(120 + 15) / 16, 256 / 16, 1});
   CHECK(fc1.block.x == 256);
   // Without training, the fused convolutions write no activation: each

@@ -64,7 +64,7 @@ public:
   mutable mlir::func::FuncOp fn; // MLIR op handles have no const methods
 };
 
-/// "float", "double", "long long" or "unsigned char": the C type of a
+/// "float", "double", "long long", "int" or "signed char": the C type of a
 /// tensor's elements.
 std::string cType(mlir::Type tensorOrElement);
 /// A C literal of `value` for elements of `element`'s type.
@@ -183,7 +183,9 @@ mlir::LogicalResult emitConvOp(mlir::Operation *op, const EntryContext &context,
 mlir::LogicalResult emitReductionOp(mlir::Operation *op,
                                     const EntryContext &context,
                                     const MakeKernel &make);
-mlir::LogicalResult emitMatmulOp(MatmulOp op, const EntryContext &context,
+/// matmul, or linear with its bias and relu.
+mlir::LogicalResult emitMatmulOp(mlir::Operation *op,
+                                 const EntryContext &context,
                                  const MakeKernel &make);
 mlir::LogicalResult emitLossOp(mlir::Operation *op, const EntryContext &context,
                                const MakeKernel &make);

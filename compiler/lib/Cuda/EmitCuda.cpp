@@ -29,6 +29,14 @@ bool isElementwise(Operation *op) {
                          ReluOp, ReluBackwardOp>(op);
 }
 
+// Whether `op` leaves its unused result `result` uncomputed: the fused ops
+// do, but for the activation that a convolution passes to a separate pool.
+bool skipsUnused(Operation *op, Value result) {
+  if (auto fused = dyn_cast<Conv2dReluPoolOp>(op))
+    return result != fused.getActivation() || poolTilesExactly(fused);
+  return isa<Conv2dReluPoolBackwardOp, BiasReluBackwardOp>(op);
+}
+
 // Ops whose result is their operand's buffer seen differently.
 bool isAlias(Operation *op) {
   return isa_and_nonnull<ReshapeOp, StopGradientOp>(op);
@@ -320,9 +328,7 @@ private:
         if (group && group->kind == FusionGroup::Kind::Elementwise &&
             !llvm::is_contained(group->outputs, result))
           continue;
-        if (auto fused = dyn_cast<Conv2dReluPoolOp>(&op);
-            fused && result == fused.getActivation() && result.use_empty() &&
-            poolTilesExactly(fused))
+        if (result.use_empty() && skipsUnused(&op, result))
           continue;
         arenaValues_.push_back(result);
       }
@@ -418,12 +424,13 @@ private:
     if (isa<TransposeOp, BroadcastOp>(op))
       return emitShapeOp(op, context_, make);
     if (isa<Conv2dOp, Conv2dBackwardInputOp, Conv2dBackwardFilterOp,
-            Conv2dReluPoolOp, MaxPool2dOp, MaxPool2dBackwardOp>(op))
+            Conv2dReluPoolOp, Conv2dReluPoolBackwardOp, MaxPool2dOp,
+            MaxPool2dBackwardOp>(op))
       return emitConvOp(op, context_, make);
-    if (isa<SumOp, MeanOp, MaxOp, MaxBackwardOp>(op))
+    if (isa<SumOp, MeanOp, MaxOp, MaxBackwardOp, BiasReluBackwardOp>(op))
       return emitReductionOp(op, context_, make);
-    if (auto matmul = dyn_cast<MatmulOp>(op))
-      return emitMatmulOp(matmul, context_, make);
+    if (isa<MatmulOp, LinearOp>(op))
+      return emitMatmulOp(op, context_, make);
     if (isa<SoftmaxCrossEntropyOp, SoftmaxCrossEntropyBackwardOp, MseLossOp>(
             op))
       return emitLossOp(op, context_, make);
@@ -531,10 +538,7 @@ namespace kiln {
 
 cuda::CudaProgram generateCuda(nn::Module &model, const CompileSpec &spec) {
   auto context = makeContext();
-  // kiln-fuse's backward and linear rules have no CUDA kernels yet (the
-  // emitter groups elementwise chains itself): only the forward conv rule.
-  OwningOpRef<ModuleOp> module =
-      buildKilnModule(*context, model, spec, /*forwardFuseOnly=*/true);
+  OwningOpRef<ModuleOp> module = buildKilnModule(*context, model, spec);
   return cudagen::generateCudaProgram(*module);
 }
 

@@ -63,8 +63,11 @@ std::string cType(Type type) {
     return "float";
   if (type.isF64())
     return "double";
+  // i8 and i32 hold conv2d_relu_pool's window positions, -1 for none.
   if (type.isInteger(8))
-    return "unsigned char";
+    return "signed char";
+  if (type.isInteger(32))
+    return "int";
   return "long long";
 }
 

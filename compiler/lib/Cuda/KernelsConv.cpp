@@ -82,9 +82,19 @@ void emitConv(KernelBuilder &k, const ConvDims &d, Value input, Value weight,
          relu ? "acc > " + zero + " ? acc : " + zero : std::string("acc"));
 }
 
+// indices[i] = the window position `at` of maximum `best`, or -1 where
+// relu left nothing above zero to pass a gradient back to.
+void storeIndex(KernelBuilder &k, Value indices, const std::string &best,
+                const std::string &zero) {
+  k.line("{}[i] = ({})({} > {} ? at : -1);", k.out(indices, "indices"),
+         cType(indices.getType()), best, zero);
+}
+
 // One thread per pooled output: the first maximum of its window.
+// With `indices`, also each window's first maximum (ki * K + kj), or -1
+// where it is not above zero (the pooled input is a relu output).
 void emitPool(KernelBuilder &k, Value input, Value result, int64_t kernel,
-              int64_t stride) {
+              int64_t stride, Value indices = Value()) {
   auto x = shapeOf(input), y = shapeOf(result);
   std::string t = cType(result.getType());
   k.comment(fmt::format("max_pool2d [{},{},{},{}] -> [{},{},{},{}], window "
@@ -95,17 +105,29 @@ void emitPool(KernelBuilder &k, Value input, Value result, int64_t kernel,
   k.line("constexpr int H = {}, W = {}, K = {}, S = {};", x[2], x[3], kernel,
          stride);
   k.coordinates("i", {"plane", "oh", "ow"}, {y[0] * y[1], y[2], y[3]});
+  bool keep = indices && k.written(indices);
   k.line("{} best = {};", t, literal(-INFINITY, result.getType()));
+  if (keep)
+    k.line("int at = -1;");
   k.line("#pragma unroll");
   k.open("for (int ki = 0; ki < K; ++ki) {{");
   k.line("#pragma unroll");
   k.open("for (int kj = 0; kj < K; ++kj) {{");
   k.line("const {} v = {};", t,
          k.at(input, "input", "(plane * H + oh * S + ki) * W + ow * S + kj"));
-  k.line("best = v > best ? v : best;");
+  if (keep) {
+    k.open("if (v > best) {{");
+    k.line("best = v;");
+    k.line("at = ki * K + kj;");
+    k.close();
+  } else {
+    k.line("best = v > best ? v : best;");
+  }
   k.close();
   k.close();
   k.line("{}[i] = best;", k.out(result, "result"));
+  if (keep)
+    storeIndex(k, indices, "best", literal(0.0, result.getType()));
 }
 
 void emitConvReluPool(Conv2dReluPoolOp op, const MakeKernel &make) {
@@ -116,7 +138,7 @@ void emitConvReluPool(Conv2dReluPoolOp op, const MakeKernel &make) {
     emitConv(make("conv2d_relu"), d, op.getInput(), op.getWeight(),
              op.getBias(), op.getActivation(), /*relu=*/true);
     emitPool(make("max_pool2d"), op.getActivation(), op.getPooled(), kernel,
-             stride);
+             stride, op.getIndices());
     return;
   }
   KernelBuilder &k = make("conv2d_relu_pool");
@@ -124,19 +146,22 @@ void emitConvReluPool(Conv2dReluPoolOp op, const MakeKernel &make) {
   std::string t = cType(pooled.getType()),
               zero = literal(0.0, pooled.getType());
   int64_t ph = d.oh / kernel, pw = d.ow / kernel;
-  bool keep = k.written(activation);
+  bool keep = k.written(activation), keepIndices = k.written(op.getIndices());
   k.comment("conv2d " + describe(d) + ", relu, max_pool2d " +
             fmt::format("{}x{} stride {}", kernel, kernel, stride));
   k.comment(
       fmt::format("fused: one thread per pooled output computes its "
-                  "window's {} convolution outputs{}",
+                  "window's {} convolution outputs{}{}",
                   kernel * kernel,
-                  keep ? " and writes them, after relu, to activation" : ""));
+                  keep ? " and writes them, after relu, to activation" : "",
+                  keepIndices ? ", keeping where the maximum was" : ""));
   k.threadPerElement(d.n * d.f * ph * pw);
   declareDims(k, d);
   k.line("constexpr int PK = {}, PH = {}, PW = {};", kernel, ph, pw);
   k.coordinates("i", {"n", "f", "ph", "pw"}, {d.n, d.f, ph, pw});
   k.line("{} best = {};", t, literal(-INFINITY, pooled.getType()));
+  if (keepIndices)
+    k.line("int at = -1;");
   k.open("for (int wi = 0; wi < PK; ++wi) {{");
   k.open("for (int wj = 0; wj < PK; ++wj) {{");
   k.line("const int oh = ph * PK + wi, ow = pw * PK + wj;");
@@ -145,10 +170,19 @@ void emitConvReluPool(Conv2dReluPoolOp op, const MakeKernel &make) {
   if (keep)
     k.line("{}[((n * F + f) * OH + oh) * OW + ow] = r;",
            k.out(activation, "activation"));
-  k.line("best = r > best ? r : best;");
+  if (keepIndices) {
+    k.open("if (r > best) {{");
+    k.line("best = r;");
+    k.line("at = wi * PK + wj;");
+    k.close();
+  } else {
+    k.line("best = r > best ? r : best;");
+  }
   k.close();
   k.close();
   k.line("{}[i] = best;", k.out(pooled, "pooled"));
+  if (keepIndices)
+    storeIndex(k, op.getIndices(), "best", zero);
 }
 
 void emitPoolBackward(MaxPool2dBackwardOp op, const MakeKernel &make) {
@@ -263,6 +297,175 @@ void emitConvBackwardFilter(Conv2dBackwardFilterOp op, const MakeKernel &make) {
   k.line("  {}[group] = acc;", k.out(result, "result"));
 }
 
+// The gradients of conv2d_relu_pool from the pooled gradient and the kept
+// window positions alone: no kernel writes the whole-batch activation,
+// pooling or relu gradient. The pre-activation gradient at (n, f, oh, ow) is
+// the sum of the pooled gradients whose kept maximum sits there.
+class ConvReluPoolBackward {
+public:
+  ConvReluPoolBackward(Conv2dReluPoolBackwardOp op)
+      : op_(op), d_(dimsOf(op.getInput(), op.getWeight(), op.getStride(),
+                           op.getPadding())),
+        kernel_(op.getPoolKernel()), stride_(op.getPoolStride()) {
+    auto pooled = shapeOf(op.getGrad());
+    ph_ = pooled[2];
+    pw_ = pooled[3];
+  }
+
+  void emit(const MakeKernel &make) {
+    if (!op_.getBiasGrad().use_empty())
+      emitBias(make("conv2d_relu_pool_backward_bias"));
+    if (!op_.getWeightGrad().use_empty())
+      emitFilter(make("conv2d_relu_pool_backward_filter"));
+    if (!op_.getInputGrad().use_empty())
+      emitInput(make("conv2d_relu_pool_backward_input"));
+  }
+
+private:
+  std::string what() const {
+    return fmt::format("gradient of conv2d {}, relu, max_pool2d {}x{} stride "
+                       "{}",
+                       describe(d_), kernel_, kernel_, stride_);
+  }
+
+  void declare(KernelBuilder &k) {
+    declareDims(k, d_);
+    k.line("constexpr int PK = {}, PS = {}, PH = {}, PW = {};", kernel_,
+           stride_, ph_, pw_);
+    k.use({{op_.getGrad(), "grad"}, {op_.getIndices(), "indices"}});
+  }
+
+  // One block per filter: the kept pooled gradients of its planes.
+  void emitBias(KernelBuilder &k) {
+    Value result = op_.getBiasGrad();
+    std::string t = cType(result.getType());
+    int64_t length = d_.n * ph_ * pw_;
+    k.comment(what() + " for its bias");
+    k.comment(fmt::format("one block per filter, summing the {} pooled "
+                          "gradients whose window kept a maximum",
+                          length));
+    k.blockPerGroup(d_.f, length);
+    declare(k);
+    k.line("{} acc = {};", t, literal(0.0, result.getType()));
+    k.open("for (int r = threadIdx.x; r < N * PH * PW; r += blockDim.x) {{");
+    k.line("const int g = (r / (PH * PW) * F + group) * PH * PW + r % (PH * "
+           "PW);");
+    k.line("if ({} >= 0)", k.at(op_.getIndices(), "indices", "g"));
+    k.line("  acc += {};", k.at(op_.getGrad(), "grad", "g"));
+    k.close();
+    k.line("acc = kiln_block_sum(acc);");
+    k.line("if (threadIdx.x == 0)");
+    k.line("  {}[group] = acc;", k.out(result, "bias_grad"));
+  }
+
+  // One block per weight, over the pooled windows: only a kept maximum's
+  // convolution output has a gradient.
+  void emitFilter(KernelBuilder &k) {
+    Value result = op_.getWeightGrad();
+    std::string t = cType(result.getType());
+    int64_t length = d_.n * ph_ * pw_;
+    k.comment(what() + " for its weights");
+    k.comment(fmt::format("one block per weight, reducing over the {} pooled "
+                          "windows: each kept maximum's gradient times the "
+                          "input under it",
+                          length));
+    k.blockPerGroup(d_.f * d_.c * d_.kh * d_.kw, length);
+    declare(k);
+    k.use({{op_.getInput(), "input"}});
+    k.coordinates("group", {"f", "c", "ki", "kj"}, {d_.f, d_.c, d_.kh, d_.kw});
+    k.line("{} acc = {};", t, literal(0.0, result.getType()));
+    k.open("for (int r = threadIdx.x; r < N * PH * PW; r += blockDim.x) {{");
+    k.line("const int n = r / (PH * PW), ph = r / PW % PH, pw = r % PW;");
+    k.line("const int g = ((n * F + f) * PH + ph) * PW + pw;");
+    k.line("const int at = {};", k.at(op_.getIndices(), "indices", "g"));
+    k.line("if (at < 0)");
+    k.line("  continue;");
+    k.line("const int oh = ph * PS + at / PK, ow = pw * PS + at % PK;");
+    k.line("const int ih = oh * S + ki - P, iw = ow * S + kj - P;");
+    if (d_.pad > 0) {
+      k.line("if (ih < 0 || ih >= H || iw < 0 || iw >= W)");
+      k.line("  continue;");
+    }
+    k.line("acc += {} * {};", k.at(op_.getGrad(), "grad", "g"),
+           k.at(op_.getInput(), "input", "((n * C + c) * H + ih) * W + iw"));
+    k.close();
+    k.line("acc = kiln_block_sum(acc);");
+    k.line("if (threadIdx.x == 0)");
+    k.line("  {}[group] = acc;", k.out(result, "weight_grad"));
+  }
+
+  // routed(n, f, oh, ow): the pre-activation gradient, looked up in the
+  // window over (oh, ow), or in each window over it when windows overlap.
+  void emitRouted(KernelBuilder &k, const std::string &t,
+                  const std::string &zero) {
+    k.open("auto routed = [&](int n, int f, int oh, int ow) -> {} {{", t);
+    std::string at = k.at(op_.getIndices(), "indices", "g");
+    std::string grad = k.at(op_.getGrad(), "grad", "g");
+    if (stride_ == kernel_) {
+      k.line("const int ph = oh / PK, pw = ow / PK;");
+      k.line("if (ph >= PH || pw >= PW)");
+      k.line("  return {};", zero);
+      k.line("const int g = ((n * F + f) * PH + ph) * PW + pw;");
+      k.line("return {} == oh % PK * PK + ow % PK ? {} : {};", at, grad, zero);
+    } else {
+      k.line("const int ph0 = oh < PK ? 0 : (oh - PK) / PS + 1, "
+             "ph1 = min(oh / PS, PH - 1);");
+      k.line("const int pw0 = ow < PK ? 0 : (ow - PK) / PS + 1, "
+             "pw1 = min(ow / PS, PW - 1);");
+      k.line("{} sum = {};", t, zero);
+      k.open("for (int ph = ph0; ph <= ph1; ++ph) {{");
+      k.open("for (int pw = pw0; pw <= pw1; ++pw) {{");
+      k.line("const int g = ((n * F + f) * PH + ph) * PW + pw;");
+      k.line("if ({} == (oh - ph * PS) * PK + ow - pw * PS)", at);
+      k.line("  sum += {};", grad);
+      k.close();
+      k.close();
+      k.line("return sum;");
+    }
+    k.close("};");
+  }
+
+  // One thread per input element, over the convolution outputs it fed.
+  void emitInput(KernelBuilder &k) {
+    Value result = op_.getInputGrad();
+    std::string t = cType(result.getType());
+    std::string zero = literal(0.0, result.getType());
+    k.comment(what() + " for its input");
+    k.comment("one thread per input element, summing weight times the "
+              "routed gradient of each output it fed");
+    k.threadPerElement(d_.n * d_.c * d_.h * d_.w);
+    declare(k);
+    k.use({{op_.getWeight(), "weight"}});
+    k.coordinates("i", {"n", "c", "ih", "iw"}, {d_.n, d_.c, d_.h, d_.w});
+    emitRouted(k, t, zero);
+    k.line("{} acc = {};", t, zero);
+    k.open("for (int f = 0; f < F; ++f) {{");
+    k.line("#pragma unroll");
+    k.open("for (int ki = 0; ki < KH; ++ki) {{");
+    k.line("const int th = ih + P - ki, oh = th / S;");
+    k.line("{}", d_.stride == 1 ? "if (th < 0 || oh >= OH)"
+                                : "if (th < 0 || th % S != 0 || oh >= OH)");
+    k.line("  continue;");
+    k.line("#pragma unroll");
+    k.open("for (int kj = 0; kj < KW; ++kj) {{");
+    k.line("const int tw = iw + P - kj, ow = tw / S;");
+    k.line("{}", d_.stride == 1 ? "if (tw < 0 || ow >= OW)"
+                                : "if (tw < 0 || tw % S != 0 || ow >= OW)");
+    k.line("  continue;");
+    k.line(
+        "acc += {} * routed(n, f, oh, ow);",
+        k.at(op_.getWeight(), "weight", "((f * C + c) * KH + ki) * KW + kj"));
+    k.close();
+    k.close();
+    k.close();
+    k.line("{}[i] = acc;", k.out(result, "input_grad"));
+  }
+
+  Conv2dReluPoolBackwardOp op_;
+  ConvDims d_;
+  int64_t kernel_, stride_, ph_ = 0, pw_ = 0;
+};
+
 } // namespace
 
 bool poolTilesExactly(Conv2dReluPoolOp op) {
@@ -287,6 +490,8 @@ LogicalResult emitConvOp(Operation *op, const EntryContext &,
              pool.getKernel(), pool.getStride());
   } else if (auto back = dyn_cast<MaxPool2dBackwardOp>(op)) {
     emitPoolBackward(back, make);
+  } else if (auto back = dyn_cast<Conv2dReluPoolBackwardOp>(op)) {
+    ConvReluPoolBackward(back).emit(make);
   } else if (auto back = dyn_cast<Conv2dBackwardInputOp>(op)) {
     emitConvBackwardInput(back, make);
   } else {

@@ -1,4 +1,5 @@
-// CUDA kernels for reductions, matrix products and losses. The launch shape
+// CUDA kernels for reductions, matrix products (linear layers with their
+// bias and relu) and losses. The launch shape
 // follows the sizes: short reductions run one thread per result, long ones
 // one block per result (warp shuffles, then shared memory); a matrix product
 // is tiled through shared memory when both sides are large, split over a
@@ -101,11 +102,34 @@ void emitMaxBackward(MaxBackwardOp op, const MakeKernel &make) {
   k.close();
 }
 
-LogicalResult emitMatmul(MatmulOp op, const MakeKernel &make) {
-  Value result = op.getResult();
-  bool ta = op.getTransposeLhs(), tb = op.getTransposeRhs();
+// A matrix product op(lhs) x op(rhs), with linear's bias and relu applied
+// to each element before it is stored.
+struct Product {
+  Value lhs, rhs, bias, result;
+  bool ta = false, tb = false, relu = false;
+  std::string name; // "matmul" or "linear", "_relu", ...
+};
+
+Product productOf(MatmulOp op) {
+  return {op.getLhs(),          op.getRhs(),          Value(), op.getResult(),
+          op.getTransposeLhs(), op.getTransposeRhs(), false,   "matmul"};
+}
+
+Product productOf(LinearOp op) {
+  std::string name = "linear";
+  if (op.getBias())
+    name += "_bias";
+  if (op.getRelu())
+    name += "_relu";
+  return {op.getInput(), op.getWeight(), op.getBias(), op.getResult(),
+          false,         true,           op.getRelu(), name};
+}
+
+LogicalResult emitProduct(const Product &p, const MakeKernel &make) {
+  Value result = p.result;
+  bool ta = p.ta, tb = p.tb;
   int64_t m = shapeOf(result)[0], n = shapeOf(result)[1];
-  int64_t depth = shapeOf(op.getLhs())[ta ? 0 : 1];
+  int64_t depth = shapeOf(p.lhs)[ta ? 0 : 1];
   std::string t = cType(result.getType());
   std::string zero = literal(0.0, result.getType());
   enum { Thread, Warp, Tiled } strategy = Thread;
@@ -113,20 +137,28 @@ LogicalResult emitMatmul(MatmulOp op, const MakeKernel &make) {
     strategy = Tiled;
   else if (m * n <= 4096 && depth >= 64)
     strategy = Warp;
-  const char *names[] = {"matmul", "matmul_warp", "matmul_tiled"};
-  KernelBuilder &k = make(names[strategy]);
-  k.use({{op.getLhs(), "lhs"}, {op.getRhs(), "rhs"}});
-  k.comment(fmt::format("matmul {}{} x {}{} -> [{},{}]",
-                        shapeText(shapeOf(op.getLhs())), ta ? "^T" : "",
-                        shapeText(shapeOf(op.getRhs())), tb ? "^T" : "", m, n));
+  const char *suffixes[] = {"", "_warp", "_tiled"};
+  KernelBuilder &k = make(p.name + suffixes[strategy]);
+  k.use({{p.lhs, "lhs"}, {p.rhs, "rhs"}, {p.bias, "bias"}});
+  k.comment(fmt::format(
+      "{} {}{} x {}{} -> [{},{}]{}{}", p.bias || p.relu ? "linear" : "matmul",
+      shapeText(shapeOf(p.lhs)), ta ? "^T" : "", shapeText(shapeOf(p.rhs)),
+      tb ? "^T" : "", m, n, p.bias ? ", + bias" : "", p.relu ? ", relu" : ""));
+  // The stored value of output (row, col) from its sum `acc`.
+  auto finish = [&](const std::string &col) {
+    std::string v = "acc";
+    if (p.bias)
+      v += " + " + k.at(p.bias, "bias", col);
+    if (p.relu)
+      return fmt::format("fmax{}({}, {})", t == "float" ? "f" : "", v, zero);
+    return v;
+  };
   // Element (row, kk) of op(lhs) and (kk, col) of op(rhs).
   auto lhs = [&](const std::string &row, const std::string &kk) {
-    return k.at(op.getLhs(), "lhs",
-                ta ? kk + " * M + " + row : row + " * K + " + kk);
+    return k.at(p.lhs, "lhs", ta ? kk + " * M + " + row : row + " * K + " + kk);
   };
   auto rhs = [&](const std::string &kk, const std::string &col) {
-    return k.at(op.getRhs(), "rhs",
-                tb ? col + " * K + " + kk : kk + " * N + " + col);
+    return k.at(p.rhs, "rhs", tb ? col + " * K + " + kk : kk + " * N + " + col);
   };
   if (strategy == Tiled) {
     k.comment("16x16 output tiles, operands staged through shared memory");
@@ -160,7 +192,8 @@ LogicalResult emitMatmul(MatmulOp op, const MakeKernel &make) {
     k.line("__syncthreads();");
     k.close();
     k.line("if (row0 + ty < M && col0 + tx < N)");
-    k.line("  {}[(row0 + ty) * N + col0 + tx] = acc;", k.out(result, "result"));
+    k.line("  {}[(row0 + ty) * N + col0 + tx] = {};", k.out(result, "result"),
+           finish("col0 + tx"));
     return success();
   }
   if (strategy == Warp) {
@@ -181,7 +214,7 @@ LogicalResult emitMatmul(MatmulOp op, const MakeKernel &make) {
     k.line("  acc += {} * {};", lhs("row", "kk"), rhs("kk", "col"));
     k.line("acc = kiln_warp_sum(acc);");
     k.line("if (lane == 0)");
-    k.line("  {}[i] = acc;", k.out(result, "result"));
+    k.line("  {}[i] = {};", k.out(result, "result"), finish("col"));
     return success();
   }
   k.comment("one thread per output element");
@@ -191,8 +224,54 @@ LogicalResult emitMatmul(MatmulOp op, const MakeKernel &make) {
   k.line("{} acc = {};", t, zero);
   k.line("for (int kk = 0; kk < K; ++kk)");
   k.line("  acc += {} * {};", lhs("row", "kk"), rhs("kk", "col"));
-  k.line("{}[i] = acc;", k.out(result, "result"));
+  k.line("{}[i] = {};", k.out(result, "result"), finish("col"));
   return success();
+}
+
+// result = grad where input > 0, else 0, and bias_grad = its column sums:
+// one thread per column for a few rows, else one block per column.
+void emitBiasReluBackward(BiasReluBackwardOp op, const MakeKernel &make) {
+  Value grad = op.getGrad(), input = op.getInput();
+  Value result = op.getResult(), biasGrad = op.getBiasGrad();
+  int64_t rows = shapeOf(grad)[0], columns = shapeOf(grad)[1];
+  std::string t = cType(grad.getType());
+  std::string zero = literal(0.0, grad.getType());
+  bool keep = !result.use_empty();
+  bool serial = rows <= 32;
+  KernelBuilder &k = make("bias_relu_backward");
+  k.use({{grad, "grad"}, {input, "input"}});
+  k.comment(fmt::format("relu gradient of {} and its column sums (a bias "
+                        "gradient){}",
+                        shapeText(shapeOf(grad)),
+                        keep ? "" : "; the gradient itself is not stored"));
+  if (serial) {
+    k.comment("one thread per column");
+    k.threadPerElement(columns, "group");
+  } else {
+    k.comment(fmt::format("one block per column, reducing {} rows", rows));
+    k.blockPerGroup(columns, rows);
+  }
+  k.line("constexpr int ROWS = {}, COLUMNS = {};", rows, columns);
+  k.line("{} acc = {};", t, zero);
+  if (serial)
+    k.open("for (int r = 0; r < ROWS; ++r) {{");
+  else
+    k.open("for (int r = threadIdx.x; r < ROWS; r += blockDim.x) {{");
+  k.line("const int at = r * COLUMNS + group;");
+  k.line("const {} v = {} > {} ? {} : {};", t, k.at(input, "input", "at"), zero,
+         k.at(grad, "grad", "at"), zero);
+  if (keep)
+    k.line("{}[at] = v;", k.out(result, "result"));
+  k.line("acc += v;");
+  k.close();
+  std::string out = k.out(biasGrad, "bias_grad");
+  if (!serial) {
+    k.line("acc = kiln_block_sum(acc);");
+    k.line("if (threadIdx.x == 0)");
+    k.line("  {}[group] = acc;", out);
+    return;
+  }
+  k.line("{}[group] = acc;", out);
 }
 
 // Max and sum of exp(x - max) of row `row` of the logits.
@@ -224,6 +303,10 @@ LogicalResult emitReductionOp(Operation *op, const EntryContext &,
                               const MakeKernel &make) {
   if (auto back = dyn_cast<MaxBackwardOp>(op)) {
     emitMaxBackward(back, make);
+    return success();
+  }
+  if (auto back = dyn_cast<BiasReluBackwardOp>(op)) {
+    emitBiasReluBackward(back, make);
     return success();
   }
   Value input = op->getOperand(0), result = op->getResult(0);
@@ -274,9 +357,11 @@ LogicalResult emitReductionOp(Operation *op, const EntryContext &,
   return success();
 }
 
-LogicalResult emitMatmulOp(MatmulOp op, const EntryContext &,
+LogicalResult emitMatmulOp(Operation *op, const EntryContext &,
                            const MakeKernel &make) {
-  return emitMatmul(op, make);
+  if (auto linear = dyn_cast<LinearOp>(op))
+    return emitProduct(productOf(linear), make);
+  return emitProduct(productOf(cast<MatmulOp>(op)), make);
 }
 
 LogicalResult emitLossOp(Operation *op, const EntryContext &,

@@ -95,11 +95,11 @@ void addOptimizerStep(OpPassManager &pm, const CompileSpec &spec) {
 }
 
 OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
-                                      const CompileSpec &spec,
-                                      bool forwardFuseOnly) {
+                                      const CompileSpec &spec) {
   if (spec.inputShape.size() != 4)
     throw Error("the input shape must be [batch, channels, height, width], "
-                "got " + shapeString(spec.inputShape));
+                "got " +
+                shapeString(spec.inputShape));
   if ((spec.train || spec.gradient || spec.evalBatch > 0) &&
       spec.lossReduction == Reduction::None)
     throw Error("CompileSpec::lossReduction is None, which gives one loss per "
@@ -148,11 +148,8 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
           addOptimizerStep(pm, spec); // train_step = loss_grad + update
         pm.addPass(createCanonicalizerPass());
         pm.addPass(createCSEPass());
-        if (spec.fuse) {
-          KilnFuseOptions options;
-          options.forwardOnly = forwardFuseOnly;
-          pm.addNestedPass<func::FuncOp>(createKilnFuse(options));
-        }
+        if (spec.fuse)
+          pm.addNestedPass<func::FuncOp>(createKilnFuse());
       },
       "derive the training program");
   if (!spec.gradient) {
@@ -166,26 +163,26 @@ OwningOpRef<ModuleOp> buildKilnModule(MLIRContext &context, nn::Module &model,
 
 void buildLoopsPipeline(OpPassManager &pm, int64_t threads) {
   pm.addPass(createKilnLowerToLoops({threads})); // kiln ops → scf loops
-  pm.addPass(createCanonicalizerPass());                // fold index arithmetic
-  pm.addPass(createCSEPass());                          // share constants, loads
+  pm.addPass(createCanonicalizerPass());         // fold index arithmetic
+  pm.addPass(createCSEPass());                   // share constants, loads
   pm.addNestedPass<func::FuncOp>(createKilnPlanMemory()); // allocs → one arena
   pm.addPass(createKilnOutlineParallel()); // scf.parallel → calls of bodies
 }
 
 void buildLlvmPipeline(OpPassManager &pm) {
-  pm.addPass(createConvertSCFToCFPass());               // loops → branches
+  pm.addPass(createConvertSCFToCFPass()); // loops → branches
   ConvertVectorToLLVMPassOptions vectorOptions;
   vectorOptions.reassociateFPReductions = true;             // sums across lanes
   pm.addPass(createConvertVectorToLLVMPass(vectorOptions)); // register tiles
-  pm.addPass(arith::createArithExpandOpsPass());        // ceildiv, max, min
-  pm.addPass(createConvertMathToLLVMPass());            // exp, log, pow
-  pm.addPass(createArithToLLVMConversionPass());        // arithmetic
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass()); // buffers
+  pm.addPass(arith::createArithExpandOpsPass());            // ceildiv, max, min
+  pm.addPass(createConvertMathToLLVMPass());                // exp, log, pow
+  pm.addPass(createArithToLLVMConversionPass());            // arithmetic
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());   // buffers
   ConvertFuncToLLVMPassOptions funcOptions;
-  funcOptions.useBarePtrCallConv = true;                // one pointer per buffer
+  funcOptions.useBarePtrCallConv = true; // one pointer per buffer
   pm.addPass(createConvertFuncToLLVMPass(funcOptions));
-  pm.addPass(createConvertControlFlowToLLVMPass());     // branches
-  pm.addPass(createReconcileUnrealizedCastsPass());     // tidy casts
+  pm.addPass(createConvertControlFlowToLLVMPass()); // branches
+  pm.addPass(createReconcileUnrealizedCastsPass()); // tidy casts
 }
 
 void registerKilnPipelines() {

@@ -28,11 +28,9 @@ void addOptimizerStep(mlir::OpPassManager &pm, const CompileSpec &spec);
 
 /// Traces `model` into loss / predict functions and runs the kiln-level
 /// pipeline: autodiff, optimizer step, canonicalize, CSE.
-/// With `forwardFuseOnly`, kiln-fuse applies its forward conv rule only.
 mlir::OwningOpRef<mlir::ModuleOp> buildKilnModule(mlir::MLIRContext &context,
                                                   nn::Module &model,
-                                                  const CompileSpec &spec,
-                                                  bool forwardFuseOnly = false);
+                                                  const CompileSpec &spec);
 
 /// The passes of each lowering stage, also registered for kiln-opt.
 /// `threads` is how many parts parallel loops are split into.

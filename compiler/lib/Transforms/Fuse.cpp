@@ -288,14 +288,11 @@ void fuseAll(func::FuncOp fn, Match match, void (*fuse)(Chain)) {
 }
 
 struct KilnFusePass : kiln::impl::KilnFuseBase<KilnFusePass> {
-  using KilnFuseBase::KilnFuseBase;
   void runOnOperation() override {
     func::FuncOp fn = getOperation();
     // The gradient rule needs the fused forward op's arg-max, and the bias
     // gradient rule must not take the convolutions' relu gradients.
     fuseAll<MaxPool2dOp>(fn, matchConvChain, fuseConvChain);
-    if (forwardOnly)
-      return;
     fuseAll<MaxPool2dBackwardOp>(fn, matchGradChain, fuseGradChain);
     fuseAll<MatmulOp>(fn, matchLinear, fuseLinear);
     fuseAll<ReluBackwardOp>(fn, matchBiasGrad, fuseBiasGrad);

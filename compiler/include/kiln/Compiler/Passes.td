@@ -130,11 +130,6 @@ def KilnFuse : Pass<"kiln-fuse", "mlir::func::FuncOp"> {
         {pool_kernel = 2, pool_stride = 2} : ...
     ```
   }];
-  let options = [
-    Option<"forwardOnly", "forward-only", "bool", "false",
-           "Only the forward conv2d → relu → max_pool2d rule (what the CUDA "
-           "backend has kernels for)">,
-  ];
 }
 
 def KilnLowerToLoops : Pass<"kiln-lower-to-loops", "mlir::ModuleOp"> {
