@@ -12,7 +12,8 @@
 //   KILN_SHIM_KERNEL(add_relu_3)
 //   KILN_SHIM_KERNELS_END
 // and calls kiln_shim_launch(name, grid, block, args) per launch, `args`
-// holding a pointer to each kernel parameter as cuLaunchKernel takes them.
+// holding a pointer to each kernel parameter as cuLaunchKernel takes them;
+// kiln_shim_arity(name) says how many there are.
 #ifndef KILN_TESTS_CUDASHIM_H
 #define KILN_TESTS_CUDASHIM_H
 
@@ -232,6 +233,7 @@ template <auto Kernel> void invoke(void **args) {
 struct KernelEntry {
   const char *name;
   void (*invoke)(void **);
+  int arity; // kernel parameters, all pointers in kiln's kernels
 };
 
 } // namespace kiln_shim
@@ -290,11 +292,21 @@ extern "C" int kiln_shim_launch(const char *name, const unsigned *grid,
   return 1;
 }
 
+/// The number of parameters of kernel `name`, or -1 for an unknown kernel.
+extern "C" int kiln_shim_arity(const char *name) {
+  for (const kiln_shim::KernelEntry *k = kiln_shim_kernels; k->name; ++k) {
+    if (std::strcmp(k->name, name) == 0)
+      return k->arity;
+  }
+  return -1;
+}
+
 #define KILN_SHIM_KERNELS_BEGIN                                                \
   extern "C" const kiln_shim::KernelEntry kiln_shim_kernels[] = {
-#define KILN_SHIM_KERNEL(name) {#name, &kiln_shim::invoke<&name>},
+#define KILN_SHIM_KERNEL(name)                                                 \
+  {#name, &kiln_shim::invoke<&name>, static_cast<int>(kiln_shim::arity(&name))},
 #define KILN_SHIM_KERNELS_END                                                  \
-  { nullptr, nullptr }                                                         \
+  { nullptr, nullptr, 0 }                                                      \
   }                                                                            \
   ;
 

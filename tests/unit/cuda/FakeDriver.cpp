@@ -9,6 +9,15 @@
 //   fake_sum4(const float *a, float *out): out[0] = a[0] + ... + a[3];
 //   fake_step(const int64_t *step, float *out): out[0] = *step.
 // Set FAKE_CUDA_INIT_RESULT to make cuInit fail with that code.
+//
+// An emulated GPU: with FAKE_CUDA_KERNELS naming a shared library built from
+// a generated source and tests/cuda/CudaShim.h (see
+// tests/cuda/emulated_gpu.sh), any other module image (a real cubin or PTX)
+// loads that library instead, and its kernels run on the host over the grid the
+// launch asks for.
+#include <dlfcn.h>
+
+#include <array>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -31,13 +40,39 @@ struct Stream {
   std::vector<Launch> captured;
 };
 
+// The entry points of a CudaShim kernel library.
+struct Shim {
+  int (*launch)(const char *, const unsigned *, const unsigned *, void **);
+  int (*arity)(const char *);
+};
+
 struct Module {
   std::vector<std::string> kernels;
+  const Shim *shim = nullptr; // an emulated GPU's module: every shim kernel
 };
 
 struct Function {
   std::string name;
+  const Shim *shim = nullptr;
 };
+
+/// The library FAKE_CUDA_KERNELS names, opened once; null without one.
+const Shim *shimLibrary() {
+  static const Shim *shim = []() -> const Shim * {
+    const char *path = std::getenv("FAKE_CUDA_KERNELS");
+    if (!path || !*path)
+      return nullptr;
+    void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!library)
+      return nullptr;
+    auto *entries = new Shim{reinterpret_cast<decltype(Shim::launch)>(
+                                 dlsym(library, "kiln_shim_launch")),
+                             reinterpret_cast<decltype(Shim::arity)>(
+                                 dlsym(library, "kiln_shim_arity"))};
+    return entries->launch && entries->arity ? entries : nullptr;
+  }();
+  return shim;
+}
 
 struct Graph {
   std::vector<Launch> launches;
@@ -74,6 +109,24 @@ Launch kernelBody(const std::string &name, void **arguments) {
     return [=] { out[0] = static_cast<float>(*step); };
   }
   return {};
+}
+
+/// An emulated kernel's launch: its pointer arguments copied now, as a
+/// captured launch keeps the values it was given.
+Launch shimBody(const Function &function, const unsigned grid[3],
+                const unsigned block[3], void **arguments) {
+  std::vector<void *> pointers;
+  for (int i = 0; i < function.shim->arity(function.name.c_str()); ++i)
+    pointers.push_back(*static_cast<void **>(arguments[i]));
+  std::array<unsigned, 3> g{grid[0], grid[1], grid[2]},
+      b{block[0], block[1], block[2]};
+  return [shim = function.shim, name = function.name, pointers, g, b] {
+    std::vector<void *> values = pointers;
+    std::vector<void *> params;
+    for (void *&value : values)
+      params.push_back(&value);
+    shim->launch(name.c_str(), g.data(), b.data(), params.data());
+  };
 }
 
 const char *errorName(CUresult result) {
@@ -226,8 +279,14 @@ CUresult cuEventSynchronize(void *) { return kSuccess; }
 CUresult cuModuleLoadData(Module **module, const void *image) {
   std::istringstream words(static_cast<const char *>(image));
   std::string magic;
-  if (!(words >> magic) || magic != "FAKE")
-    return kInvalidImage;
+  if (!(words >> magic) || magic != "FAKE") {
+    const Shim *shim = shimLibrary();
+    if (!shim)
+      return kInvalidImage;
+    *module = new Module();
+    (*module)->shim = shim;
+    return kSuccess;
+  }
   *module = new Module();
   for (std::string name; words >> name;)
     (*module)->kernels.push_back(name);
@@ -239,19 +298,28 @@ CUresult cuModuleUnload(Module *module) {
 }
 CUresult cuModuleGetFunction(Function **function, Module *module,
                              const char *name) {
+  static std::vector<Function *> functions; // live with the process
+  if (module->shim) {
+    if (module->shim->arity(name) < 0)
+      return kNotFound;
+    functions.push_back(new Function{name, module->shim});
+    *function = functions.back();
+    return kSuccess;
+  }
   for (const std::string &kernel : module->kernels)
     if (kernel == name) {
-      static std::vector<Function *> functions; // lives with the process
       functions.push_back(new Function{kernel});
       *function = functions.back();
       return kSuccess;
     }
   return kNotFound;
 }
-CUresult cuLaunchKernel(Function *function, unsigned, unsigned, unsigned,
-                        unsigned, unsigned, unsigned, unsigned, Stream *stream,
-                        void **arguments, void **) {
-  Launch launch = kernelBody(function->name, arguments);
+CUresult cuLaunchKernel(Function *function, unsigned gx, unsigned gy,
+                        unsigned gz, unsigned bx, unsigned by, unsigned bz,
+                        unsigned, Stream *stream, void **arguments, void **) {
+  const unsigned grid[] = {gx, gy, gz}, block[] = {bx, by, bz};
+  Launch launch = function->shim ? shimBody(*function, grid, block, arguments)
+                                 : kernelBody(function->name, arguments);
   if (!launch)
     return kInvalidValue;
   if (stream->capturing)
