@@ -21,8 +21,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TORCH_SCRIPT = os.path.join(ROOT, "bench", "pytorch_lenet.py")
 
-# One core's fp32 peak on these machines (an AVX-512 FMA loop measures about 60 GFLOP/s).
-PEAK_GFLOPS_PER_CORE = 60.0
+PEAK_SOURCE = os.path.join(ROOT, "bench", "peak_fma.c")
+PEAK_FALLBACK_GFLOPS = 60.0  # one core's fp32 peak when bench/peak_fma.c cannot be built
 QUICK_STEPS = 3000  # --quick: steps per epoch of `kiln train` and of the PyTorch script
 
 # (kind, batch, issue-3 target for kiln/torch or None)
@@ -75,6 +75,24 @@ def lenet_flops():
 # --------------------------------------------------------------------------------------------
 # Running things
 # --------------------------------------------------------------------------------------------
+def peak_gflops_per_core():
+    """One core's fp32 FMA peak: bench/peak_fma.c built with -march=native and run.
+    Returns (GFLOP/s, how it was found)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = os.path.join(tmp, "peak_fma")
+        try:
+            subprocess.run(["cc", "-std=c11", "-O2", "-march=native", PEAK_SOURCE, "-o", exe],
+                           check=True, capture_output=True)
+            out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+            value = float(out.split("peak_gflops_per_core=")[1].split()[0])
+            bits = out.split("vector_bits=")[1].split()[0]
+            return value, "measured by bench/peak_fma.c, %s-bit FMA" % bits
+        except (OSError, subprocess.CalledProcessError, IndexError, ValueError) as e:
+            print("bench_all: bench/peak_fma.c did not build or run (%s); %%pk assumes %g GFLOP/s "
+                  "per core" % (e, PEAK_FALLBACK_GFLOPS), file=sys.stderr)
+            return PEAK_FALLBACK_GFLOPS, "assumed"
+
+
 def thread_env(threads):
     """Both sides see the same thread count, whichever threading library they use."""
     env = dict(os.environ)
@@ -282,6 +300,7 @@ def main():
     kiln = Kiln(a.kiln, a.threads)
     torch = Torch(a.threads)
     flops = lenet_flops()
+    peak, peak_how = peak_gflops_per_core()
     print("kiln %s | PyTorch %s on %d thread(s) | %d CPUs%s" % (
         os.path.relpath(a.kiln), torch.version, torch.threads, os.cpu_count(),
         " | --quick" if a.quick else ""), flush=True)
@@ -306,7 +325,7 @@ def main():
             "kiln_samples": [r["images_per_s"] for r in ks], "torch_samples": [r["images_per_s"] for r in ts],
             "ratio_kiln_over_torch": k["images_per_s"] / t["images_per_s"], "target": target,
             "kiln_gflops": gflops, "kiln_threads": kthreads,
-            "kiln_fraction_of_peak": gflops / (PEAK_GFLOPS_PER_CORE * kthreads),
+            "kiln_fraction_of_peak": gflops / (peak * kthreads),
             "torch_gflops": per_image * t["images_per_s"] / 1e9,
         })
         print("  %-7s batch %4d: kiln %9.0f img/s  torch %9.0f img/s" % (
@@ -345,8 +364,8 @@ def main():
     print("\n".join(lines))
     print()
     print("kiln %%pk: LeNet FLOPs per image (forward %.3f MFLOP, train step %.3f MFLOP, from the layer "
-          "shapes) x kiln img/s / (%g GFLOP/s per core x %d kiln thread(s))."
-          % (flops["forward_per_image"] / 1e6, flops["train_step_per_image"] / 1e6, PEAK_GFLOPS_PER_CORE,
+          "shapes) x kiln img/s / (%.1f GFLOP/s per core, %s, x %d kiln thread(s))."
+          % (flops["forward_per_image"] / 1e6, flops["train_step_per_image"] / 1e6, peak, peak_how,
              rows[0]["kiln_threads"]))
     if rss_steps:
         print("--quick: the peak-RSS row caps kiln train and pytorch_lenet.py at %d steps per epoch "
@@ -362,7 +381,7 @@ def main():
         "host": {"machine": platform.machine(), "cpus": os.cpu_count(), "python": platform.python_version(),
                  "load_average_before": load_before, "load_average_after": os.getloadavg()},
         "kiln_binary": a.kiln, "torch_version": torch.version, "torch_threads": torch.threads,
-        "peak_gflops_per_core": PEAK_GFLOPS_PER_CORE,
+        "peak_gflops_per_core": peak, "peak_gflops_how": peak_how,
         "lenet_flops": flops,
         "throughput": rows,
         "peak_rss": rss,
