@@ -90,6 +90,20 @@ void storeIndex(KernelBuilder &k, Value indices, const std::string &best,
          cType(indices.getType()), best, zero);
 }
 
+// best = max(best, value); with `keepAt`, also at = position where the
+// maximum first came (a later equal value does not move it).
+void keepMax(KernelBuilder &k, const std::string &value,
+             const std::string &position, bool keepAt) {
+  if (!keepAt) {
+    k.line("best = {0} > best ? {0} : best;", value);
+    return;
+  }
+  k.open("if ({} > best) {{", value);
+  k.line("best = {};", value);
+  k.line("at = {};", position);
+  k.close();
+}
+
 // One thread per pooled output: the first maximum of its window.
 // With `indices`, also each window's first maximum (ki * K + kj), or -1
 // where it is not above zero (the pooled input is a relu output).
@@ -115,14 +129,7 @@ void emitPool(KernelBuilder &k, Value input, Value result, int64_t kernel,
   k.open("for (int kj = 0; kj < K; ++kj) {{");
   k.line("const {} v = {};", t,
          k.at(input, "input", "(plane * H + oh * S + ki) * W + ow * S + kj"));
-  if (keep) {
-    k.open("if (v > best) {{");
-    k.line("best = v;");
-    k.line("at = ki * K + kj;");
-    k.close();
-  } else {
-    k.line("best = v > best ? v : best;");
-  }
+  keepMax(k, "v", "ki * K + kj", keep);
   k.close();
   k.close();
   k.line("{}[i] = best;", k.out(result, "result"));
@@ -170,14 +177,7 @@ void emitConvReluPool(Conv2dReluPoolOp op, const MakeKernel &make) {
   if (keep)
     k.line("{}[((n * F + f) * OH + oh) * OW + ow] = r;",
            k.out(activation, "activation"));
-  if (keepIndices) {
-    k.open("if (r > best) {{");
-    k.line("best = r;");
-    k.line("at = wi * PK + wj;");
-    k.close();
-  } else {
-    k.line("best = r > best ? r : best;");
-  }
+  keepMax(k, "r", "wi * PK + wj", keepIndices);
   k.close();
   k.close();
   k.line("{}[i] = best;", k.out(pooled, "pooled"));
