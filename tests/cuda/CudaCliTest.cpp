@@ -4,6 +4,8 @@
 #include "kiln/runtime/CudaProgram.h"
 #include "kiln/runtime/Nvrtc.h"
 
+#include "../unit/runtime/TestSupport.h"
+
 #include <catch2/catch.hpp>
 
 #include <sys/wait.h>
@@ -121,9 +123,8 @@ std::string readFile(const std::string &path) {
 } // namespace
 
 TEST_CASE("kiln compile --aot --target cuda embeds a CUDA bundle") {
-  char dir[] = "/tmp/kiln-cuda-aot-XXXXXX";
-  REQUIRE(::mkdtemp(dir));
-  const std::string out = dir;
+  kiln::test::TempDir dir;
+  const std::string out = dir.path();
   if (!kiln::cuda::builtWithCuda() || !kiln::cuda::nvrtcInfo().available) {
     CHECK(runKiln("compile --aot --target cuda -o '" + out + "'").code == 1);
     return;
@@ -150,5 +151,4 @@ TEST_CASE("kiln compile --aot --target cuda embeds a CUDA bundle") {
   CHECK(r.code == 1);
   CHECK(contains(r.out, "unknown GPU architecture 'sm90'"));
   CHECK(readFile(out + "/bad.o").empty());
-  std::system(("rm -rf '" + out + "'").c_str());
 }

@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <set>
 #include <stdexcept>
@@ -18,19 +17,12 @@ HostRunner::HostRunner(
     : program_(std::move(program)) {
   for (const auto &[name, value] : params)
     persistent_[name] = value.clone();
-  std::string pattern =
-      (std::filesystem::temp_directory_path() / "kiln-cuda-host-").string() +
-      "XXXXXX";
-  if (!mkdtemp(pattern.data()))
-    throw std::runtime_error("mkdtemp failed");
-  folder_ = pattern;
-
   // The source, then the table of its kernels the shim looks names up in.
   std::set<std::string> kernels;
   for (const cuda::CudaEntry &entry : program_.entries)
     for (const cuda::KernelLaunch &launch : entry.launches)
       kernels.insert(launch.kernel);
-  std::string source = folder_ + "/kernels.cpp";
+  std::string source = folder_.file("kernels.cpp");
   {
     std::ofstream out(source);
     out << program_.source << "\nKILN_SHIM_KERNELS_BEGIN\n";
@@ -38,13 +30,13 @@ HostRunner::HostRunner(
       out << "KILN_SHIM_KERNEL(" << kernel << ")\n";
     out << "KILN_SHIM_KERNELS_END\n";
   }
-  std::string library = folder_ + "/kernels.so";
+  std::string library = folder_.file("kernels.so");
   std::string command = std::string(KILN_HOST_CXX) +
                         " -std=c++17 -O1 -fPIC -shared -w -include " +
                         KILN_CUDA_SHIM + " -x c++ " + source + " -o " +
-                        library + " 2> " + folder_ + "/compile.log";
+                        library + " 2> " + folder_.file("compile.log");
   if (std::system(command.c_str()) != 0) {
-    std::ifstream log(folder_ + "/compile.log");
+    std::ifstream log(folder_.file("compile.log"));
     std::string text((std::istreambuf_iterator<char>(log)), {});
     throw std::runtime_error("the generated CUDA source does not compile as "
                              "host C++:\n" +
@@ -62,8 +54,6 @@ HostRunner::HostRunner(
 HostRunner::~HostRunner() {
   if (library_)
     dlclose(library_);
-  std::error_code ignored;
-  std::filesystem::remove_all(folder_, ignored);
 }
 
 const Tensor &HostRunner::named(const std::string &name) const {

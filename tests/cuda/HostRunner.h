@@ -6,6 +6,8 @@
 #include "kiln/runtime/CudaProgram.h"
 #include "kiln/runtime/Tensor.h"
 
+#include "../unit/runtime/TestSupport.h"
+
 #include <map>
 #include <memory>
 #include <string>
@@ -33,7 +35,7 @@ public:
 private:
   cuda::CudaProgram program_;
   std::map<std::string, Tensor> persistent_; // params, state, step
-  std::string folder_;
+  TempDir folder_; // the source and library, removed after library_ closes
   void *library_ = nullptr;
   int (*launch_)(const char *, const unsigned *, const unsigned *,
                  void **) = nullptr;
