@@ -19,6 +19,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -53,7 +54,8 @@ struct Module {
 
 struct Function {
   std::string name;
-  const Shim *shim = nullptr;
+  const Shim *shim = nullptr; // with `arity` pointer parameters
+  int arity = 0;
 };
 
 /// The library FAKE_CUDA_KERNELS names, opened once; null without one.
@@ -62,14 +64,22 @@ const Shim *shimLibrary() {
     const char *path = std::getenv("FAKE_CUDA_KERNELS");
     if (!path || !*path)
       return nullptr;
+    static Shim entries;
     void *library = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!library)
+    if (library) {
+      entries.launch = reinterpret_cast<decltype(Shim::launch)>(
+          dlsym(library, "kiln_shim_launch"));
+      entries.arity = reinterpret_cast<decltype(Shim::arity)>(
+          dlsym(library, "kiln_shim_arity"));
+    }
+    if (!entries.launch || !entries.arity) {
+      std::fprintf(stderr,
+                   "fake CUDA driver: FAKE_CUDA_KERNELS=%s is not a CudaShim "
+                   "kernel library (%s)\n",
+                   path, library ? "no kiln_shim_launch" : dlerror());
       return nullptr;
-    auto *entries = new Shim{reinterpret_cast<decltype(Shim::launch)>(
-                                 dlsym(library, "kiln_shim_launch")),
-                             reinterpret_cast<decltype(Shim::arity)>(
-                                 dlsym(library, "kiln_shim_arity"))};
-    return entries->launch && entries->arity ? entries : nullptr;
+    }
+    return &entries;
   }();
   return shim;
 }
@@ -116,7 +126,7 @@ Launch kernelBody(const std::string &name, void **arguments) {
 Launch shimBody(const Function &function, const unsigned grid[3],
                 const unsigned block[3], void **arguments) {
   std::vector<void *> pointers;
-  for (int i = 0; i < function.shim->arity(function.name.c_str()); ++i)
+  for (int i = 0; i < function.arity; ++i)
     pointers.push_back(*static_cast<void **>(arguments[i]));
   std::array<unsigned, 3> g{grid[0], grid[1], grid[2]},
       b{block[0], block[1], block[2]};
@@ -300,9 +310,10 @@ CUresult cuModuleGetFunction(Function **function, Module *module,
                              const char *name) {
   static std::vector<Function *> functions; // live with the process
   if (module->shim) {
-    if (module->shim->arity(name) < 0)
+    int arity = module->shim->arity(name);
+    if (arity < 0)
       return kNotFound;
-    functions.push_back(new Function{name, module->shim});
+    functions.push_back(new Function{name, module->shim, arity});
     *function = functions.back();
     return kSuccess;
   }
