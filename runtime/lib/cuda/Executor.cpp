@@ -29,9 +29,9 @@ struct Executor::Entry {
   PinnedBuffer outputStaging;
   std::vector<size_t> outputOffsets; ///< in outputStaging
   struct Set {
-    std::vector<DeviceBuffer> inputs; ///< one per input, then the step
-    PinnedBuffer staging;             ///< host side of the same, packed
-    std::vector<size_t> offsets;      ///< of each input in staging
+    DeviceBuffer inputs;          ///< every input and the step, packed
+    PinnedBuffer staging;         ///< host side of the same, same layout
+    std::vector<size_t> offsets;  ///< of each input in both
     Event uploaded, consumed;
     Graph graph;
     bool pending = false; ///< an upload or a run may still use the set
@@ -112,10 +112,10 @@ Executor::Executor(CudaProgram plan, const std::string &image, int device,
     for (Entry::Set &set : e->sets) {
       size_t offset = 0;
       for (size_t bytes : inputBytes) {
-        set.inputs.emplace_back(bytes);
         set.offsets.push_back(offset);
         offset += (bytes + 255) / 256 * 256;
       }
+      set.inputs = DeviceBuffer(stagingBytes);
       set.staging = PinnedBuffer(stagingBytes);
     }
     entries_.push_back(std::move(e));
@@ -153,8 +153,9 @@ int Executor::start(Entry &e, const Tensor *const *inputs, size_t count,
   if (set.pending)
     set.uploaded.synchronize(); // its staging memory is about to be reused
 
-  // Stage every input (and the step counter) in pinned memory, then copy on
-  // the copy stream once the set's previous run has finished reading.
+  // Stage every input (and the step counter) in pinned memory, then copy it
+  // all in one transfer on the copy stream once the set's previous run has
+  // finished reading.
   auto *staging = static_cast<std::byte *>(set.staging.get());
   size_t input = 0;
   for (size_t k = 0; k < e.inputArgs.size(); ++k) {
@@ -172,10 +173,9 @@ int Executor::start(Entry &e, const Tensor *const *inputs, size_t count,
   }
   if (set.pending)
     set.consumed.makeWait(copy_);
-  for (size_t k = 0; k < e.inputArgs.size(); ++k)
-    cu.check(cu.api().cuMemcpyHtoDAsync(set.inputs[k].get(),
-                                        staging + set.offsets[k],
-                                        set.inputs[k].size(), copy_.get()),
+  if (set.inputs.size() > 0)
+    cu.check(cu.api().cuMemcpyHtoDAsync(set.inputs.get(), staging,
+                                        set.inputs.size(), copy_.get()),
              "cuMemcpyHtoDAsync");
   set.uploaded.record(copy_);
   set.uploaded.makeWait(compute_);
@@ -200,7 +200,7 @@ int Executor::start(Entry &e, const Tensor *const *inputs, size_t count,
       default:
         for (size_t k = 0; k < e.inputArgs.size(); ++k)
           if (e.inputArgs[k] == i)
-            return set.inputs[k].get();
+            return set.inputs.get() + set.offsets[k];
       }
       throw Error(fmt::format("a kernel of '{}' names argument {}, which the "
                               "plan does not bind; compile it again",

@@ -10,6 +10,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <dlfcn.h>
+
+#include <cstdlib>
 #include <memory>
 
 using Catch::Matchers::Contains;
@@ -26,6 +29,19 @@ Program program(Tensor w) {
   for (const cuda::CudaEntry &e : plan().entries)
     entries.push_back(EntryPoint{e.name, nullptr, e.args});
   return Program(entries, {{"w", w}}, nullptr);
+}
+
+/// How often the fake driver saw entry point `name` ("" for all).
+long long driverCalls(const char *name) {
+  using Count = long long (*)(const char *);
+  static Count count = [] {
+    void *driver =
+        dlopen(std::getenv("KILN_CUDA_DRIVER"), RTLD_NOW | RTLD_NOLOAD);
+    return driver ? reinterpret_cast<Count>(dlsym(driver, "fake_cuda_calls"))
+                  : nullptr;
+  }();
+  REQUIRE(count); // the fake driver, loaded by the executor already
+  return count(name);
 }
 
 } // namespace
@@ -105,4 +121,46 @@ TEST_CASE("The executor refuses a plan the model does not fit", "[cuda]") {
   CHECK_THROWS_WITH(
       cuda::Executor(cudaPlan, "not an image", 0, {{"w", Tensor::zeros({4})}}),
       Contains("CUDA_ERROR_INVALID_IMAGE"));
+}
+
+TEST_CASE("A replayed train step costs eight driver calls and no launches",
+          "[cuda]") {
+  Tensor w = vec({0, 0, 0, 0});
+  Program p = program(w);
+  cuda::CudaProgram cudaPlan = plan();
+  p.attachDevice(std::make_shared<cuda::Executor>(cudaPlan, cudaPlan.source, 0,
+                                                  p.namedParameters()));
+  Tensor x = vec({1, 0, 0, 0});
+  Tensor labels = Tensor::zeros({1}, DType::I64);
+  p.enqueueTrainStep(x, labels); // captures input set 0's graph
+  p.enqueueTrainStep(x, labels); // ... and set 1's
+  const char *watched[] = {"",
+                           "cuLaunchKernel",
+                           "cuModuleGetFunction",
+                           "cuStreamBeginCapture_v2",
+                           "cuGraphLaunch",
+                           "cuMemcpyHtoDAsync_v2",
+                           "cuMemcpyDtoHAsync_v2"};
+  std::vector<long long> before;
+  for (const char *name : watched)
+    before.push_back(driverCalls(name));
+  constexpr int kSteps = 10;
+  for (int k = 0; k < kSteps; ++k)
+    p.enqueueTrainStep(x, labels);
+  std::vector<long long> per;
+  for (size_t i = 0; i < std::size(watched); ++i)
+    per.push_back(driverCalls(watched[i]) - before[i]);
+  // Per step: wait for the set's last upload, order its copy after its last
+  // run, one upload of the packed inputs and step, record it, make the compute
+  // stream wait for it, replay the graph, record the run, copy the loss back.
+  CHECK(per[0] == 8 * kSteps);
+  CHECK(per[1] == 0); // launches are in the graphs
+  CHECK(per[2] == 0);
+  CHECK(per[3] == 0);
+  CHECK(per[4] == kSteps);
+  CHECK(per[5] == kSteps); // x, labels and the step in one transfer
+  CHECK(per[6] == kSteps);
+  auto [sum, count] = p.takeLosses();
+  CHECK(count == kSteps + 2);
+  CHECK(sum == 78.0); // step k: sum(w + x) = (k - 1) + 1, so 1 + ... + 12
 }

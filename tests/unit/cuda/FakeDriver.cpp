@@ -9,12 +9,21 @@
 //   fake_sum4(const float *a, float *out): out[0] = a[0] + ... + a[3];
 //   fake_step(const int64_t *step, float *out): out[0] = *step.
 // Set FAKE_CUDA_INIT_RESULT to make cuInit fail with that code.
+// fake_cuda_calls(name) says how often entry point `name` was called (every
+// one but the error-text lookups; "" for all of them together), so tests can
+// count what a step costs in driver calls.
 //
 // An emulated GPU: with FAKE_CUDA_KERNELS naming a shared library built from
 // a generated source and tests/cuda/CudaShim.h (see
 // tests/cuda/emulated_gpu.sh), any other module image (a real cubin or PTX)
 // loads that library instead, and its kernels run on the host over the grid the
 // launch asks for.
+//
+// An idle GPU: with FAKE_CUDA_IDLE=1 instead, any other module image loads,
+// every kernel name resolves, and launches and copies do nothing (as a GPU's
+// copy engine takes no host time), so what is timed is the host side alone:
+// kiln's own per-step work plus these near-empty entry points
+// (bench/bench_cuda_host.py).
 #include <dlfcn.h>
 
 #include <array>
@@ -25,6 +34,8 @@
 #include <functional>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -50,13 +61,34 @@ struct Shim {
 struct Module {
   std::vector<std::string> kernels;
   const Shim *shim = nullptr; // an emulated GPU's module: every shim kernel
+  bool idle = false;          // an idle GPU's module: any kernel at all
 };
 
 struct Function {
   std::string name;
   const Shim *shim = nullptr; // with `arity` pointer parameters
   int arity = 0;
+  bool idle = false;
 };
+
+/// Calls per entry point, and in all.
+std::unordered_map<std::string_view, long long> &callCounts() {
+  static std::unordered_map<std::string_view, long long> counts;
+  return counts;
+}
+
+void tally(const char *entryPoint) {
+  ++callCounts()[entryPoint];
+  ++callCounts()[""];
+}
+
+bool idleGpu() {
+  static const bool idle = [] {
+    const char *value = std::getenv("FAKE_CUDA_IDLE");
+    return value && std::string_view(value) == "1";
+  }();
+  return idle;
+}
 
 /// The library FAKE_CUDA_KERNELS names, opened once; null without one.
 const Shim *shimLibrary() {
@@ -184,10 +216,12 @@ const char *errorString(CUresult result) {
 extern "C" {
 
 CUresult cuInit(unsigned) {
+  tally(__func__);
   const char *forced = std::getenv("FAKE_CUDA_INIT_RESULT");
   return forced ? std::atoi(forced) : kSuccess;
 }
 CUresult cuDriverGetVersion(int *version) {
+  tally(__func__);
   *version = 12040;
   return kSuccess;
 }
@@ -200,20 +234,24 @@ CUresult cuGetErrorString(CUresult result, const char **text) {
   return *text ? kSuccess : kInvalidValue;
 }
 CUresult cuDeviceGetCount(int *count) {
+  tally(__func__);
   *count = 1;
   return kSuccess;
 }
 CUresult cuDeviceGet(int *device, int index) {
+  tally(__func__);
   if (index != 0)
     return kInvalidValue;
   *device = 0;
   return kSuccess;
 }
 CUresult cuDeviceGetName(char *name, int length, int) {
+  tally(__func__);
   std::strncpy(name, "kiln fake GPU", static_cast<size_t>(length));
   return kSuccess;
 }
 CUresult cuDeviceGetAttribute(int *value, int attribute, int) {
+  tally(__func__);
   if (attribute == 75)
     *value = 9;
   else if (attribute == 76)
@@ -223,73 +261,111 @@ CUresult cuDeviceGetAttribute(int *value, int attribute, int) {
   return kSuccess;
 }
 CUresult cuDevicePrimaryCtxRetain(void **context, int) {
+  tally(__func__);
   static int primary;
   *context = &primary;
   return kSuccess;
 }
-CUresult cuDevicePrimaryCtxRelease_v2(int) { return kSuccess; }
-CUresult cuCtxSetCurrent(void *) { return kSuccess; }
+CUresult cuDevicePrimaryCtxRelease_v2(int) {
+  tally(__func__);
+  return kSuccess;
+}
+CUresult cuCtxSetCurrent(void *) {
+  tally(__func__);
+  return kSuccess;
+}
 CUresult cuMemAlloc_v2(unsigned long long *pointer, size_t bytes) {
+  tally(__func__);
   if (bytes > (size_t(1) << 30))
     return kOutOfMemory;
   *pointer = reinterpret_cast<unsigned long long>(std::calloc(bytes, 1));
   return kSuccess;
 }
 CUresult cuMemFree_v2(unsigned long long pointer) {
+  tally(__func__);
   std::free(reinterpret_cast<void *>(pointer));
   return kSuccess;
 }
 CUresult cuMemAllocHost_v2(void **pointer, size_t bytes) {
-  *pointer = std::malloc(bytes);
+  tally(__func__);
+  *pointer = std::calloc(bytes, 1);
   return kSuccess;
 }
 CUresult cuMemFreeHost(void *pointer) {
+  tally(__func__);
   std::free(pointer);
   return kSuccess;
 }
 CUresult cuMemcpyHtoDAsync_v2(unsigned long long to, const void *from,
                               size_t bytes, Stream *stream) {
+  tally(__func__);
   if (stream && stream->capturing)
     return kIllegalCapture; // kiln uploads outside the captured graph
-  std::memcpy(reinterpret_cast<void *>(to), from, bytes);
+  if (!idleGpu()) // a real GPU's copy engine takes no host time
+    std::memcpy(reinterpret_cast<void *>(to), from, bytes);
   return kSuccess;
 }
 CUresult cuMemcpyDtoHAsync_v2(void *to, unsigned long long from, size_t bytes,
                               Stream *stream) {
+  tally(__func__);
   if (stream && stream->capturing)
     return kIllegalCapture;
-  std::memcpy(to, reinterpret_cast<const void *>(from), bytes);
+  if (!idleGpu())
+    std::memcpy(to, reinterpret_cast<const void *>(from), bytes);
   return kSuccess;
 }
 CUresult cuMemsetD8Async(unsigned long long to, unsigned char value,
                          size_t bytes, Stream *) {
+  tally(__func__);
   std::memset(reinterpret_cast<void *>(to), value, bytes);
   return kSuccess;
 }
 CUresult cuStreamCreate(Stream **stream, unsigned) {
+  tally(__func__);
   *stream = new Stream();
   return kSuccess;
 }
 CUresult cuStreamDestroy_v2(Stream *stream) {
+  tally(__func__);
   delete stream;
   return kSuccess;
 }
-CUresult cuStreamSynchronize(Stream *) { return kSuccess; }
-CUresult cuStreamWaitEvent(Stream *, void *, unsigned) { return kSuccess; }
+CUresult cuStreamSynchronize(Stream *) {
+  tally(__func__);
+  return kSuccess;
+}
+CUresult cuStreamWaitEvent(Stream *, void *, unsigned) {
+  tally(__func__);
+  return kSuccess;
+}
 CUresult cuEventCreate(void **event, unsigned) {
+  tally(__func__);
   *event = new int(0);
   return kSuccess;
 }
 CUresult cuEventDestroy_v2(void *event) {
+  tally(__func__);
   delete static_cast<int *>(event);
   return kSuccess;
 }
-CUresult cuEventRecord(void *, Stream *) { return kSuccess; }
-CUresult cuEventSynchronize(void *) { return kSuccess; }
+CUresult cuEventRecord(void *, Stream *) {
+  tally(__func__);
+  return kSuccess;
+}
+CUresult cuEventSynchronize(void *) {
+  tally(__func__);
+  return kSuccess;
+}
 CUresult cuModuleLoadData(Module **module, const void *image) {
+  tally(__func__);
   std::istringstream words(static_cast<const char *>(image));
   std::string magic;
   if (!(words >> magic) || magic != "FAKE") {
+    if (idleGpu()) {
+      *module = new Module();
+      (*module)->idle = true;
+      return kSuccess;
+    }
     const Shim *shim = shimLibrary();
     if (!shim)
       return kInvalidImage;
@@ -303,12 +379,19 @@ CUresult cuModuleLoadData(Module **module, const void *image) {
   return kSuccess;
 }
 CUresult cuModuleUnload(Module *module) {
+  tally(__func__);
   delete module;
   return kSuccess;
 }
 CUresult cuModuleGetFunction(Function **function, Module *module,
                              const char *name) {
+  tally(__func__);
   static std::vector<Function *> functions; // live with the process
+  if (module->idle) {
+    functions.push_back(new Function{name, nullptr, 0, true});
+    *function = functions.back();
+    return kSuccess;
+  }
   if (module->shim) {
     int arity = module->shim->arity(name);
     if (arity < 0)
@@ -328,9 +411,11 @@ CUresult cuModuleGetFunction(Function **function, Module *module,
 CUresult cuLaunchKernel(Function *function, unsigned gx, unsigned gy,
                         unsigned gz, unsigned bx, unsigned by, unsigned bz,
                         unsigned, Stream *stream, void **arguments, void **) {
+  tally(__func__);
   const unsigned grid[] = {gx, gy, gz}, block[] = {bx, by, bz};
-  Launch launch = function->shim ? shimBody(*function, grid, block, arguments)
-                                 : kernelBody(function->name, arguments);
+  Launch launch = function->idle   ? Launch([] {})
+                  : function->shim ? shimBody(*function, grid, block, arguments)
+                                   : kernelBody(function->name, arguments);
   if (!launch)
     return kInvalidValue;
   if (stream->capturing)
@@ -340,32 +425,43 @@ CUresult cuLaunchKernel(Function *function, unsigned gx, unsigned gy,
   return kSuccess;
 }
 CUresult cuStreamBeginCapture_v2(Stream *stream, int) {
+  tally(__func__);
   stream->capturing = true;
   stream->captured.clear();
   return kSuccess;
 }
 CUresult cuStreamEndCapture(Stream *stream, Graph **graph) {
+  tally(__func__);
   stream->capturing = false;
   *graph = new Graph{stream->captured};
   return kSuccess;
 }
 CUresult cuGraphInstantiateWithFlags(Graph **exec, Graph *graph,
                                      unsigned long long) {
+  tally(__func__);
   *exec = new Graph(*graph);
   return kSuccess;
 }
 CUresult cuGraphLaunch(Graph *exec, Stream *) {
+  tally(__func__);
   for (const Launch &launch : exec->launches)
     run(launch);
   return kSuccess;
 }
 CUresult cuGraphExecDestroy(Graph *exec) {
+  tally(__func__);
   delete exec;
   return kSuccess;
 }
 CUresult cuGraphDestroy(Graph *graph) {
+  tally(__func__);
   delete graph;
   return kSuccess;
+}
+
+long long fake_cuda_calls(const char *entryPoint) {
+  auto found = callCounts().find(entryPoint);
+  return found == callCounts().end() ? 0 : found->second;
 }
 
 } // extern "C"
