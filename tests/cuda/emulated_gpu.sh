@@ -13,7 +13,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 work="$folder/emulated"
 rm -rf "$work" && mkdir -p "$work"
 # The check model's bundle is the one trained with lr 1 (gpu-check.sh).
-python3 "$here/bundle_source.py" "$folder/gpu_check" "$work/check.cpp" "lr 1,"
+python3 "$here/shim_source.py" bundle "$folder/gpu_check" "$work/check.cpp" "lr 1,"
 "$cxx" -std=c++17 -O1 -fPIC -shared -w -include "$shim" -x c++ \
   "$work/check.cpp" -o "$work/check.so"
 cd "$folder"

@@ -206,13 +206,26 @@ TEST_CASE("kiln eval refuses weights of another model and names the tensor") {
       file.write(record.data(), record.size());
     }
   }
-  CliResult trained =
-      runKiln("train --dataset cifar10 --data '" + dir.string() +
-              "' --epochs 1 --batch-size 4 --save '" + weights + "'");
+  const fs::path metrics = scratchDir() / "cifar-metrics.jsonl";
+  CliResult trained = runKiln("train --dataset cifar10 --data '" +
+                              dir.string() + "' --epochs 1 --batch-size 4 " +
+                              "--metrics '" + metrics.string() + "' --save '" +
+                              weights + "'");
   INFO("train stderr: " << trained.err);
   REQUIRE(trained.code == 0);
   CHECK(contains(trained.out, "Accuracy of the network on the 4 test images"));
   CHECK(contains(trained.out, "Accuracy for class: plane"));
+  // The test images are of classes 0 to 3: the others have no accuracy.
+  CHECK(contains(trained.out,
+                 "Accuracy for class: truck        is - (no test images)"));
+  CHECK(!contains(trained.out, "nan"));
+  std::ifstream lines(metrics);
+  std::string line, testLine;
+  while (std::getline(lines, line))
+    if (contains(line, "\"event\":\"test\""))
+      testLine = line;
+  CHECK(contains(testLine, ",null,null,null,null,null,null]}"));
+  CHECK(!contains(testLine, "nan"));
 
   CliResult r = runKiln("eval --weights '" + weights + "'");
   requireUserError(r);

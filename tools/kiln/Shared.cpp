@@ -7,6 +7,7 @@
 #include "kiln/runtime/data/BatchLoader.h"
 #include "kiln/runtime/data/Cifar10.h"
 
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 
@@ -150,19 +151,26 @@ Accuracy evaluate(Program &program, const Dataset &test, int64_t batchSize,
 
 void reportAccuracy(const Accuracy &accuracy, const Dataset &test,
                     MetricsLog &metrics) {
+  // A class with no test image has no accuracy: "-" here, null in JSON.
+  auto json = [](double value) {
+    return std::isnan(value) ? std::string("null") : std::to_string(value);
+  };
   std::printf("Accuracy of the network on the %lld test images: %.2f %%\n",
               static_cast<long long>(accuracy.total()),
               100 * accuracy.overall());
   std::vector<double> perClass = accuracy.perClass();
-  std::string json =
-      "{\"event\":\"test\",\"accuracy\":" + std::to_string(accuracy.overall()) +
-      ",\"per_class\":[";
+  std::string line = "{\"event\":\"test\",\"accuracy\":" +
+                     json(accuracy.overall()) + ",\"per_class\":[";
   for (size_t c = 0; c < perClass.size(); ++c) {
-    std::printf("Accuracy for class: %-12s is %.1f %%\n",
-                test.classNames[c].c_str(), 100 * perClass[c]);
-    json += (c ? "," : "") + std::to_string(perClass[c]);
+    if (std::isnan(perClass[c]))
+      std::printf("Accuracy for class: %-12s is - (no test images)\n",
+                  test.classNames[c].c_str());
+    else
+      std::printf("Accuracy for class: %-12s is %.1f %%\n",
+                  test.classNames[c].c_str(), 100 * perClass[c]);
+    line += (c ? "," : "") + json(perClass[c]);
   }
-  metrics.write(json + "]}");
+  metrics.write(line + "]}");
 }
 
 } // namespace kiln::cli

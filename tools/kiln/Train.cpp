@@ -8,6 +8,7 @@
 #include "kiln/runtime/ProgramFile.h"
 #include "kiln/runtime/data/BatchLoader.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <unistd.h>
@@ -68,7 +69,10 @@ int runTrain(const TrainArgs &a) {
     throw Error("unknown --optimizer '" + a.optimizer +
                 "'; choose sgd, adam or rmsprop");
   }
-  spec.predictBatch = 1000;
+  // The test pass runs in batches of 1000, or of the whole test set if smaller.
+  const int64_t testBatch =
+      std::max<int64_t>(1, std::min<int64_t>(1000, test.size()));
+  spec.predictBatch = testBatch;
   spec.device = device;
   spec.threads = static_cast<int>(a.threads);
   auto compileStart = Clock::now();
@@ -167,7 +171,7 @@ int runTrain(const TrainArgs &a) {
                 {{"model", name}, {"dataset", a.data.dataset}});
     std::printf("saved the program to %s\n", a.saveProgramPath.c_str());
   }
-  reportAccuracy(evaluate(program, test, 1000, {}), test, metrics);
+  reportAccuracy(evaluate(program, test, testBatch, {}), test, metrics);
   return 0;
 }
 

@@ -344,7 +344,10 @@ CompiledImage compileCuda(const std::string &source, const std::string &arch,
   if (!stem.empty()) {
     try {
       std::filesystem::create_directories(dir + "/cuda");
-      // The image goes last: a key with an image is complete.
+      // The image goes last: a key with an image is complete. The source is
+      // kept for whoever wants to read what was compiled.
+      writeFileAtomically(stem + ".cu",
+                          [&](std::ostream &out) { out << source; });
       writeFileAtomically(stem + ".log",
                           [&](std::ostream &out) { out << result.log; });
       writeFileAtomically(stem + extension,

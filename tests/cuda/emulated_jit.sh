@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# ctest emulated_jit_train: `kiln train --device cuda`, the JIT path (kiln
+# compiles the model, NVRTC the kernels, the runtime's CUDA executor runs the
+# steps as graphs), on the fake driver's emulated GPU, against the same
+# training on the CPU: the same running losses, test accuracy and, to 1e-4
+# relative, the same trained weights and momentum.
+#
+# A first run on the fake driver's idle GPU (FAKE_CUDA_IDLE=1) compiles the
+# kernels into an empty kernel cache, which keeps the source beside the cubin
+# (HASH.cu); that source, built for the host with CudaShim.h, is what the
+# emulated GPU of the second run executes (FAKE_CUDA_KERNELS). The data set is
+# the first 12 training and 4 test images of Fashion-MNIST: emulated kernels
+# run at a few images a second.
+# usage: emulated_jit.sh KILN FAKE_DRIVER HOST_CXX SHIM_HEADER WORK
+set -euo pipefail
+kiln=$1 driver=$2 cxx=$3 shim=$4 work=$5
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+data=${KILN_DATA_DIR:-/usr/share/datasets/fashion-mnist}
+rm -rf "$work" && mkdir -p "$work/data"
+
+python3 - "$data" "$work/data" <<'EOF'
+import gzip, struct, sys
+source, target = sys.argv[1], sys.argv[2]
+for split, count in (("train", 12), ("t10k", 4)):
+    with gzip.open(f"{source}/{split}-images-idx3-ubyte.gz") as f:
+        magic, _, rows, cols = struct.unpack(">IIII", f.read(16))
+        pixels = f.read(count * rows * cols)
+    with gzip.open(f"{target}/{split}-images-idx3-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">IIII", magic, count, rows, cols) + pixels)
+    with gzip.open(f"{source}/{split}-labels-idx1-ubyte.gz") as f:
+        magic, _ = struct.unpack(">II", f.read(8))
+        labels = f.read(count)
+    with gzip.open(f"{target}/{split}-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">II", magic, count) + labels)
+EOF
+
+export KILN_CACHE_DIR="$work/cache" KILN_CUDA_DRIVER="$driver"
+unset FAKE_CUDA_KERNELS FAKE_CUDA_IDLE
+train=(train --data "$work/data" --epochs 1 --batch-size 4 --log-every 1)
+
+FAKE_CUDA_IDLE=1 "$kiln" "${train[@]}" --device cuda >"$work/idle.txt" 2>&1
+sources=("$work"/cache/cuda/*.cu)
+[[ ${#sources[@]} == 1 && -f ${sources[0]} ]] || {
+  echo "emulated_jit: expected one kept source in the kernel cache, got: ${sources[*]}" >&2
+  exit 1
+}
+python3 "$here/shim_source.py" cu "${sources[0]}" "$work/kernels.cpp"
+"$cxx" -std=c++17 -O1 -fPIC -shared -w -include "$shim" -x c++ \
+  "$work/kernels.cpp" -o "$work/kernels.so"
+
+FAKE_CUDA_KERNELS="$work/kernels.so" "$kiln" "${train[@]}" --device cuda \
+  --save "$work/cuda.safetensors" >"$work/cuda.txt" 2>"$work/cuda.err"
+"$kiln" "${train[@]}" --device cpu --save "$work/cpu.safetensors" \
+  >"$work/cpu.txt" 2>"$work/cpu.err"
+cat "$work/cuda.err" "$work/cuda.txt"
+grep -q 'for cuda:0 (kiln fake GPU, sm_90)' "$work/cuda.err"
+
+# Losses and accuracy print alike; the timing and file lines differ.
+diff <(grep -Ev '^(trained|saved) ' "$work/cpu.txt") <(grep -Ev '^(trained|saved) ' "$work/cuda.txt")
+python3 - "$work/cpu.safetensors" "$work/cuda.safetensors" <<'EOF'
+import json, struct, sys
+
+def tensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    size = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + size])
+    header.pop("__metadata__", None)
+    out = {}
+    for name, entry in header.items():
+        start, end = entry["data_offsets"]
+        raw = data[8 + size + start:8 + size + end]
+        code = {"F32": "f", "I64": "q"}[entry["dtype"]]
+        out[name] = struct.unpack("<%d%s" % (len(raw) // struct.calcsize(code), code), raw)
+    return out
+
+cpu, cuda = tensors(sys.argv[1]), tensors(sys.argv[2])
+if sorted(cpu) != sorted(cuda) or not cpu:
+    sys.exit(f"emulated_jit: tensors differ: {sorted(cpu)} vs {sorted(cuda)}")
+if cpu["optimizer.step"] != cuda["optimizer.step"] or cpu["optimizer.step"] != (3,):
+    sys.exit(f"emulated_jit: steps {cpu['optimizer.step']} vs {cuda['optimizer.step']}, not 3")
+# A momentum buffer sums the gradients of the 3 steps: 1e-4 of its largest
+# value. A weight moved by lr (0.001) times that: 1e-6 of its largest value.
+worst = {}
+for name in sorted(cpu):
+    if name == "optimizer.step":
+        continue
+    kind = "momentum" if name.startswith("optimizer.") else "weights"
+    limit = 1e-4 if kind == "momentum" else 1e-6
+    scale = max(max(abs(v) for v in cpu[name]), 1e-30)
+    err = max(abs(a - b) for a, b in zip(cpu[name], cuda[name])) / scale
+    worst[kind] = max(worst.get(kind, 0.0), err)
+    if err > limit:
+        sys.exit(f"emulated_jit: {name} differs by {err:.3g} of its largest value (limit {limit:g})")
+print("emulated_jit: %d tensors agree; max rel err %.3g in momentum buffers, %.3g in weights"
+      % (len(cpu), worst["momentum"], worst["weights"]))
+EOF
