@@ -5,6 +5,9 @@
 # training on the CPU: the same running losses, test accuracy and, to 1e-4
 # relative, the same trained weights and momentum.
 #
+# Then kiln eval --device cuda of the weights trained there, and of the program
+# file saved there, against kiln eval on the CPU: the same accuracies.
+#
 # A first run on the fake driver's idle GPU (FAKE_CUDA_IDLE=1) compiles the
 # kernels into an empty kernel cache, which keeps the source beside the cubin
 # (HASH.cu); that source, built for the host with CudaShim.h, is what the
@@ -34,26 +37,46 @@ for split, count in (("train", 12), ("t10k", 4)):
         f.write(struct.pack(">II", magic, count) + labels)
 EOF
 
-export KILN_CACHE_DIR="$work/cache" KILN_CUDA_DRIVER="$driver"
+export KILN_CUDA_DRIVER="$driver"
 unset FAKE_CUDA_KERNELS FAKE_CUDA_IDLE
-train=(train --data "$work/data" --epochs 1 --batch-size 4 --log-every 1)
 
-FAKE_CUDA_IDLE=1 "$kiln" "${train[@]}" --device cuda >"$work/idle.txt" 2>&1
-sources=("$work"/cache/cuda/*.cu)
-[[ ${#sources[@]} == 1 && -f ${sources[0]} ]] || {
-  echo "emulated_jit: expected one kept source in the kernel cache, got: ${sources[*]}" >&2
-  exit 1
+# emulate NAME ARGS...: kiln ARGS --device cuda on the emulated GPU, output in
+# NAME.txt and NAME.err; NAME's own kernel cache is filled by an idle run first.
+emulate() {
+  local name=$1
+  shift
+  export KILN_CACHE_DIR="$work/cache-$name"
+  FAKE_CUDA_IDLE=1 "$kiln" "$@" --device cuda >"$work/$name-idle.txt" 2>&1
+  local sources=("$KILN_CACHE_DIR"/cuda/*.cu)
+  [[ ${#sources[@]} == 1 && -f ${sources[0]} ]] || {
+    echo "emulated_jit: expected one kept source in the kernel cache, got: ${sources[*]}" >&2
+    exit 1
+  }
+  python3 "$here/shim_source.py" cu "${sources[0]}" "$work/$name.cpp"
+  "$cxx" -std=c++17 -O1 -fPIC -shared -w -include "$shim" -x c++ \
+    "$work/$name.cpp" -o "$work/$name.so"
+  FAKE_CUDA_KERNELS="$work/$name.so" "$kiln" "$@" --device cuda \
+    >"$work/$name.txt" 2>"$work/$name.err"
+  cat "$work/$name.err" "$work/$name.txt"
+  grep -q 'kiln fake GPU' "$work/$name.err" "$work/$name.txt"
 }
-python3 "$here/shim_source.py" cu "${sources[0]}" "$work/kernels.cpp"
-"$cxx" -std=c++17 -O1 -fPIC -shared -w -include "$shim" -x c++ \
-  "$work/kernels.cpp" -o "$work/kernels.so"
 
-FAKE_CUDA_KERNELS="$work/kernels.so" "$kiln" "${train[@]}" --device cuda \
-  --save "$work/cuda.safetensors" >"$work/cuda.txt" 2>"$work/cuda.err"
+train=(train --data "$work/data" --epochs 1 --batch-size 4 --log-every 1)
+emulate cuda "${train[@]}" --save "$work/cuda.safetensors" \
+  --save-program "$work/cuda.kiln"
 "$kiln" "${train[@]}" --device cpu --save "$work/cpu.safetensors" \
   >"$work/cpu.txt" 2>"$work/cpu.err"
-cat "$work/cuda.err" "$work/cuda.txt"
 grep -q 'for cuda:0 (kiln fake GPU, sm_90)' "$work/cuda.err"
+
+# kiln eval of the trained weights, predict only, on both.
+evaluate=(eval --data "$work/data" --batch-size 4 --weights "$work/cuda.safetensors")
+emulate eval-cuda "${evaluate[@]}"
+"$kiln" "${evaluate[@]}" --device cpu >"$work/eval-cpu.txt" 2>"$work/eval-cpu.err"
+diff "$work/eval-cpu.txt" "$work/eval-cuda.txt"
+# ... and of the program file trained there (kiln::loadProgram on the GPU).
+emulate program-cuda eval --data "$work/data" --program "$work/cuda.kiln"
+grep -q "loaded $work/cuda.kiln for cuda:0 (kiln fake GPU" "$work/program-cuda.err"
+diff "$work/eval-cpu.txt" "$work/program-cuda.txt"
 
 # Losses and accuracy print alike; the timing and file lines differ.
 diff <(grep -Ev '^(trained|saved) ' "$work/cpu.txt") <(grep -Ev '^(trained|saved) ' "$work/cuda.txt")

@@ -9,6 +9,7 @@
 #include "kiln/runtime/Image.h"
 #include "kiln/runtime/ProgramFile.h"
 
+#include <chrono>
 #include <cstdio>
 
 namespace kiln::cli {
@@ -42,8 +43,8 @@ std::vector<int64_t> predictInputShape(const Program &program) {
 // A program file's own graph and weights; it must classify the data set's
 // images.
 Program loadForEval(const std::string &path, const Dataset &test,
-                    const std::string &dataset) {
-  Program program = loadProgram(path);
+                    const std::string &dataset, const Device &device) {
+  Program program = loadProgram(path, device);
   if (!program.hasEntry("predict"))
     throw Error(path + ": this program has no predict entry; write it with "
                        "kiln compile --program or kiln train --save-program");
@@ -62,15 +63,25 @@ Program loadForEval(const std::string &path, const Dataset &test,
 
 int runEval(const EvalArgs &a) {
   checkPositive("--batch-size", double(a.batchSize));
-  parseDevice(a.device); // fails first on a machine without the device
+  Device device = parseDevice(a.device); // fails first without the device
   if (a.weightsPath.empty() && a.programPath.empty())
     throw Error("kiln eval needs --weights FILE (a state dict or checkpoint "
                 "written by kiln train --save) or --program FILE (a program "
                 "file)");
   Dataset test = loadSplit(a.data, /*train=*/false);
-  Program program = a.programPath.empty()
-                        ? compileWithWeights(a)
-                        : loadForEval(a.programPath, test, a.data.dataset);
+  auto loadStart = std::chrono::steady_clock::now();
+  Program program =
+      a.programPath.empty()
+          ? compileWithWeights(a)
+          : loadForEval(a.programPath, test, a.data.dataset, device);
+  std::fprintf(stderr, "%s %s for %s in %.2f s\n",
+               a.programPath.empty() ? "compiled" : "loaded",
+               a.programPath.empty() ? modelName(a.data).c_str()
+                                     : a.programPath.c_str(),
+               program.deviceDescription().c_str(),
+               std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                             loadStart)
+                   .count());
   if (a.threads > 0)
     program.setThreads(static_cast<int>(a.threads));
   const int64_t batchSize = predictInputShape(program).at(0);

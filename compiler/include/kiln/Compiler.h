@@ -112,9 +112,12 @@ Program loadAot(const AotBundle &bundle, const std::string &prefix,
 /// Loads a program file written by saveProgram or `kiln compile --program`
 /// (kiln/runtime/ProgramFile.h) without the model class that built it: its
 /// graph is compiled again, or found in the program cache, and its
-/// parameters, optimizer state and step count are those saved. Throws
-/// kiln::Error naming the file and what is wrong with it.
-Program loadProgram(const std::string &path);
+/// parameters, optimizer state and step count are those saved. On a CUDA
+/// `device` its kernels are generated from the same graph and it runs there,
+/// as compile() does. Throws kiln::Error naming the file and what is wrong
+/// with it, or why the device cannot be used.
+Program loadProgram(const std::string &path,
+                    const Device &device = Device::cpu());
 
 /// A traced scalar function of named parameters and inputs, for tests and
 /// the blitz's autograd examples: entries "f" and, with `gradient`, "f_grad"

@@ -26,6 +26,12 @@ cuda::CudaProgram generateCudaFunction(Graph &graph, Var result, bool gradient);
 /// calls it for a CUDA spec.device.
 void attachCuda(Program &program, nn::Module &model, const CompileSpec &spec);
 
+/// Compiles `plan`'s kernels with NVRTC for the GPU `device` names and makes
+/// `program`, compiled from the module the plan was generated from, run
+/// there, with its current parameters and optimizer state (loadProgram).
+void attachCudaPlan(Program &program, cuda::CudaProgram plan,
+                    const Device &device);
+
 /// `model`'s CUDA plan for `spec` with its kernels compiled by NVRTC for
 /// each of `archs` ("sm_80", "sm_90"), plus PTX for the oldest of them so
 /// that the driver can compile the kernels for a newer GPU: what `kiln

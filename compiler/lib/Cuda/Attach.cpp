@@ -1,4 +1,5 @@
-// attachCuda: a compiled program's entry points moved onto a GPU.
+// attachCuda, attachCudaPlan: a compiled program's entry points moved onto a
+// GPU.
 #include "kiln/Cuda.h"
 
 #include "kiln/runtime/Nvrtc.h"
@@ -11,8 +12,13 @@ namespace kiln {
 
 void attachCuda(Program &program, nn::Module &model, const CompileSpec &spec) {
   spec.device.checkUsable();
-  cuda::DeviceInfo info = cuda::Driver::get().device(spec.device.index());
-  cuda::CudaProgram plan = generateCuda(model, spec);
+  attachCudaPlan(program, generateCuda(model, spec), spec.device);
+}
+
+void attachCudaPlan(Program &program, cuda::CudaProgram plan,
+                    const Device &device) {
+  device.checkUsable();
+  cuda::DeviceInfo info = cuda::Driver::get().device(device.index());
   cuda::CompiledImage image = cuda::compileCuda(plan.source, info.arch());
   program.attachDevice(std::make_shared<cuda::Executor>(
       std::move(plan), image.image, info.index, program.namedParameters()));

@@ -2,6 +2,7 @@
 #include "kiln/Compiler.h"
 #include "kiln/Cuda.h"
 
+#include "../Cuda/EmitCuda.h"
 #include "../Frontend/Importer.h"
 #include "Cache.h"
 #include "ObjectCode.h"
@@ -23,6 +24,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Support/MemoryBuffer.h"
 
+#include <optional>
 #include <set>
 
 using namespace mlir;
@@ -265,10 +267,15 @@ void checkEntries(const std::string &path, const std::vector<EntryPoint> &saved,
 
 } // namespace
 
-Program loadProgram(const std::string &path) {
+Program loadProgram(const std::string &path, const Device &device) {
+  device.checkUsable(); // before any work, as compile()
   ProgramFile file = readProgramFile(path);
   auto context = makeContext();
   OwningOpRef<ModuleOp> module = parseGraph(*context, file.graph, path);
+  // The kernels come from the graph as it is, before it is lowered for the CPU.
+  std::optional<cuda::CudaProgram> plan;
+  if (!device.isCpu())
+    plan = cudagen::generateCudaProgram(*module);
   // A program file keeps the graph, not how to split it: every core here.
   Compiled compiled =
       compileModule(std::move(context), std::move(module), hardwareThreads());
@@ -286,6 +293,8 @@ Program loadProgram(const std::string &path) {
                   std::move(compiled.code));
   program.setGraphBytecode(std::move(file.graph));
   restoreCheckpoint(path, file.tensors, program);
+  if (plan)
+    attachCudaPlan(program, std::move(*plan), device); // with those values
   return program;
 }
 
