@@ -297,6 +297,19 @@ kiln_status kiln_model_train_step_enqueue(kiln_model *model,
   });
 }
 
+kiln_status kiln_model_train_inputs(kiln_model *model, float **images,
+                                    int64_t **labels) {
+  return guard(model, KILN_ERROR_ARGUMENT, [&] {
+    require(model != nullptr, "kiln_model_train_inputs: model is NULL");
+    require(images && labels,
+            "kiln_model_train_inputs: images or labels is NULL");
+    trainInputs(model); // a train_step of float32 images and int64 labels
+    kiln::Program::TrainInputs inputs = model->program->trainInputs();
+    *images = inputs.images.data<float>();
+    *labels = inputs.labels.data<int64_t>();
+  });
+}
+
 kiln_status kiln_model_take_losses(kiln_model *model, double *loss_sum,
                                    int64_t *steps) {
   return guard(model, KILN_ERROR_ARGUMENT, [&] {

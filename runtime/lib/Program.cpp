@@ -187,6 +187,25 @@ void Program::enqueueTrainStep(const Tensor &images, const Tensor &labels) {
   step_.data<int64_t>()[0] += 1;
 }
 
+Program::TrainInputs Program::trainInputs() {
+  Bound &b = bound("train_step");
+  if (b.inputSlots.size() != 2)
+    throw Error("'train_step' takes " + std::to_string(b.inputSlots.size()) +
+                " inputs, not images and labels");
+  const ArgSpec &images = b.entry.args[b.inputSlots[0]];
+  const ArgSpec &labels = b.entry.args[b.inputSlots[1]];
+  if (device_) {
+    std::vector<void *> staged = device_->staging(b.entry);
+    if (staged.size() == 2)
+      return {Tensor::fromBlob(staged[0], images.shape, images.dtype),
+              Tensor::fromBlob(staged[1], labels.shape, labels.dtype)};
+  }
+  if (!hostInputs_.images.defined())
+    hostInputs_ = {Tensor::empty(images.shape, images.dtype),
+                   Tensor::zeros(labels.shape, labels.dtype)};
+  return hostInputs_;
+}
+
 std::pair<double, int64_t> Program::takeLosses() {
   std::pair<double, int64_t> taken{hostLossSum_, hostLossCount_};
   hostLossSum_ = 0.0;

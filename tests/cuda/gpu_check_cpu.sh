@@ -10,3 +10,4 @@ bash "$script" prepare >/dev/null
 bash "$script" --cpu --max-steps 100 | tee "$KILN_GPU_CHECK_DIR/run.txt"
 grep -Eq '^compare CPU vs CUDA +max rel err 0 ' "$KILN_GPU_CHECK_DIR/report.txt"
 grep -Eq '^train img/s, batch 256 +kiln [0-9]+' "$KILN_GPU_CHECK_DIR/report.txt"
+grep -Eq '^CPU time per step, b. 256 +[0-9.]+ us; in place [0-9.]+ us' "$KILN_GPU_CHECK_DIR/report.txt"

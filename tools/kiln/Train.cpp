@@ -105,8 +105,6 @@ int runTrain(const TrainArgs &a) {
   BatchLoader loader(train, a.batchSize, /*shuffle=*/true,
                      a.seed + static_cast<uint64_t>(program.stepsTaken()),
                      /*dropLast=*/true, loading);
-  Tensor images = Tensor::empty(spec.inputShape);
-  Tensor labels = Tensor::empty({a.batchSize}, DType::I64);
   int64_t steps = loader.batchesPerEpoch();
   if (a.maxSteps > 0)
     steps = std::min(steps, a.maxSteps);
@@ -117,10 +115,14 @@ int runTrain(const TrainArgs &a) {
     program.takeLosses(); // the last epoch's steps past its last report
     auto windowStart = Clock::now();
     int64_t count = 0;
-    for (int64_t step = 1; step <= steps && loader.next(images, labels, count);
-         ++step) {
-      // On a GPU this returns at once and the next batch uploads meanwhile.
-      program.enqueueTrainStep(images, labels);
+    for (int64_t step = 1; step <= steps; ++step) {
+      // On a GPU the loader writes the batch straight into the pinned memory
+      // it uploads from; enqueueing returns at once, and the next batch
+      // uploads while this step runs.
+      Program::TrainInputs batch = program.trainInputs();
+      if (!loader.next(batch.images, batch.labels, count))
+        break;
+      program.enqueueTrainStep(batch.images, batch.labels);
       seen += a.batchSize;
       if (step % a.logEvery == 0) {
         auto [lossSum, losses] = program.takeLosses();

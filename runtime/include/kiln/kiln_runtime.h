@@ -128,6 +128,15 @@ kiln_status kiln_model_train_step_enqueue(kiln_model *model,
 kiln_status kiln_model_take_losses(kiln_model *model, double *loss_sum,
                                    int64_t *steps);
 
+/* Where the next train step of `model` reads its batch in place: on a GPU the
+ * pinned memory the batch is copied to the device from, so that a batch
+ * written there spares kiln_model_train_step_enqueue its own copy of it;
+ * elsewhere memory the model owns. Write images and labels there, then pass
+ * these pointers to kiln_model_train_step_enqueue (or _train_step). They stay
+ * valid until the next train step call on `model` or its destruction. */
+kiln_status kiln_model_train_inputs(kiln_model *model, float **images,
+                                    int64_t **labels);
+
 /* Loss and accuracy of a labelled batch, changing nothing: images
  * [batch, 1, 32, 32] float32, labels [batch] int64 in [0, classes). *loss
  * receives the mean loss (what train_step returns for the same batch, before

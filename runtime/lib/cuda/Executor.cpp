@@ -167,7 +167,8 @@ int Executor::start(Entry &e, const Tensor *const *inputs, size_t count,
       if (input >= count)
         throw Error(fmt::format("'{}' takes more inputs than the {} given",
                                 e.plan->name, count));
-      std::memcpy(to, inputs[input]->rawData(), bytesOf(*inputs[input]));
+      if (inputs[input]->rawData() != to) // not written in place (staging())
+        std::memcpy(to, inputs[input]->rawData(), bytesOf(*inputs[input]));
       ++input;
     }
   }
@@ -274,6 +275,19 @@ void Executor::enqueue(const EntryPoint &entryPoint,
                                       compute_.get()),
            "cuMemcpyDtoHAsync");
   ++pendingLosses_;
+}
+
+std::vector<void *> Executor::staging(const EntryPoint &entryPoint) {
+  Entry &e = entry(entryPoint.name);
+  Entry::Set &set = e.sets[e.next]; // the set start() takes next
+  if (set.pending)
+    set.uploaded.synchronize(); // its last upload has left the memory
+  auto *staging = static_cast<std::byte *>(set.staging.get());
+  std::vector<void *> buffers;
+  for (size_t k = 0; k < e.inputArgs.size(); ++k)
+    if (e.plan->args[e.inputArgs[k]].role == ArgRole::Input)
+      buffers.push_back(staging + set.offsets[k]);
+  return buffers;
 }
 
 std::pair<double, int64_t> Executor::takeLosses() {

@@ -164,3 +164,38 @@ TEST_CASE("A replayed train step costs eight driver calls and no launches",
   CHECK(count == kSteps + 2);
   CHECK(sum == 78.0); // step k: sum(w + x) = (k - 1) + 1, so 1 + ... + 12
 }
+
+TEST_CASE("A batch written into trainInputs() trains without being copied",
+          "[cuda]") {
+  Tensor w = vec({0, 0, 0, 0});
+  Program p = program(w);
+  cuda::CudaProgram cudaPlan = plan();
+  p.attachDevice(std::make_shared<cuda::Executor>(cudaPlan, cudaPlan.source, 0,
+                                                  p.namedParameters()));
+  // The two input sets' staging memory, in turn.
+  Program::TrainInputs first = p.trainInputs();
+  CHECK(p.trainInputs().images.rawData() == first.images.rawData());
+  CHECK(first.images.shape() == std::vector<int64_t>{4});
+  CHECK(first.labels.dtype() == DType::I64);
+  double expected = 0.0;
+  float sumW = 0.0f;
+  const void *previous = nullptr;
+  for (int k = 1; k <= 4; ++k) {
+    Program::TrainInputs batch = p.trainInputs();
+    CHECK(batch.images.rawData() != previous);
+    previous = batch.images.rawData();
+    float *x = batch.images.data<float>();
+    x[0] = float(k), x[1] = 0, x[2] = 0, x[3] = 0;
+    batch.labels.data<int64_t>()[0] = 0;
+    p.enqueueTrainStep(batch.images, batch.labels);
+    expected += sumW + k;
+    sumW += k;
+  }
+  // Mixed with a batch of the caller's own, which is copied as before.
+  p.enqueueTrainStep(vec({5, 0, 0, 0}), Tensor::zeros({1}, DType::I64));
+  expected += sumW + 5;
+  auto [sum, count] = p.takeLosses();
+  CHECK(count == 5);
+  CHECK(sum == expected);
+  CHECK(p.namedParameters()[0].second.data<float>()[0] == 15.0f);
+}

@@ -180,6 +180,43 @@ TEST_CASE("the C API trains, and saved weights load back", "[capi]") {
   kiln_model_destroy(model);
 }
 
+TEST_CASE("a batch written where kiln_model_train_inputs says trains in place",
+          "[capi]") {
+  TempDir dir;
+  kiln_model *model = createToy(true);
+  REQUIRE(kiln_model_load_weights(model, writeToyWeights(dir).c_str()) ==
+          KILN_OK);
+  float *images = nullptr;
+  int64_t *labels = nullptr;
+  REQUIRE(kiln_model_train_inputs(model, &images, &labels) == KILN_OK);
+  REQUIRE(images != nullptr);
+  REQUIRE(labels != nullptr);
+  std::copy(kImages, kImages + 8, images);
+  labels[0] = 2, labels[1] = 1;
+  REQUIRE(kiln_model_train_step_enqueue(model, images, labels) == KILN_OK);
+  // On the CPU the same memory again, for the next batch.
+  float *again = nullptr;
+  int64_t *againLabels = nullptr;
+  REQUIRE(kiln_model_train_inputs(model, &again, &againLabels) == KILN_OK);
+  CHECK(again == images);
+  labels[0] = 0, labels[1] = 2;
+  REQUIRE(kiln_model_train_step_enqueue(model, images, labels) == KILN_OK);
+  double sum = 0;
+  int64_t steps = 0;
+  REQUIRE(kiln_model_take_losses(model, &sum, &steps) == KILN_OK);
+  CHECK(steps == 2);
+  // 0.75 + 2 + 10 at step 0, then sum(b) fell by 3: -2.25 + 0 + 20 + 100.
+  CHECK(sum == 12.75 + 117.75);
+
+  CHECK(kiln_model_train_inputs(model, nullptr, &labels) == KILN_ERROR_ARGUMENT);
+  CHECK_THAT(kiln_model_error(model), Contains("images or labels is NULL"));
+  kiln_model *predictOnly = createToy(false);
+  CHECK(kiln_model_train_inputs(predictOnly, &images, &labels) != KILN_OK);
+  CHECK_THAT(kiln_model_error(predictOnly), Contains("train_step"));
+  kiln_model_destroy(predictOnly);
+  kiln_model_destroy(model);
+}
+
 TEST_CASE("kiln_model_create refuses bad arguments with a message", "[capi]") {
   const std::string entries = describe(true);
   const char *names[] = {"predict", "train_step"};

@@ -54,6 +54,10 @@ public:
                        size_t count, int64_t step) = 0;
   /// Waits for every enqueued step; the sum and number of their losses.
   virtual std::pair<double, int64_t> takeLosses() = 0;
+  /// The host memory the next enqueue of `entry` uploads each input from,
+  /// in input order, ready to be written; an input found there already is
+  /// not copied again. Empty where the device has no such memory.
+  virtual std::vector<void *> staging(const EntryPoint &) { return {}; }
   /// Copies parameters and optimizer state, by name, from the device into
   /// these host tensors (pull) or from them to the device (push).
   virtual void pull(const std::vector<std::pair<std::string, Tensor>> &params,
@@ -90,6 +94,16 @@ public:
   /// of the steps enqueued since it was last called.
   void enqueueTrainStep(const Tensor &images, const Tensor &labels);
   std::pair<double, int64_t> takeLosses();
+  /// Where the next enqueueTrainStep reads its batch in place. On a GPU these
+  /// view the pinned memory the batch uploads from, so a loader that fills
+  /// them spares enqueueTrainStep its copy of the batch; on the CPU they are
+  /// tensors the program owns. Fill them and pass them to enqueueTrainStep
+  /// (or trainStep); they are valid until the next trainInputs,
+  /// enqueueTrainStep or trainStep, and no longer than the program.
+  struct TrainInputs {
+    Tensor images, labels;
+  };
+  TrainInputs trainInputs();
   /// Logits for a batch.
   const Tensor &predict(const Tensor &images);
 
@@ -149,6 +163,7 @@ private:
   std::vector<std::shared_ptr<Bound>> bound_;
   std::shared_ptr<void> keepAlive_;
   std::shared_ptr<DeviceRunner> device_;
+  TrainInputs hostInputs_;   ///< trainInputs() without device staging
   double hostLossSum_ = 0.0; ///< enqueued CPU steps' losses not yet taken
   int64_t hostLossCount_ = 0;
   std::string graph_;
