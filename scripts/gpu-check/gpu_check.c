@@ -45,6 +45,7 @@
 #define LOG_EVERY 2000 /* the blitz's running-loss interval, in steps */
 #define WARMUP_STEPS 50
 #define OVERHEAD_SAMPLES 201
+#define SYNTHETIC_BATCHES 16 /* distinct host batches a benchmark cycles through */
 
 /* An object of the folder; its prefix names DIR/<name>.safetensors. */
 typedef struct {
@@ -358,13 +359,48 @@ static int ascending(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* The median CPU time of one enqueue with the GPU idle (every step before it
+ * taken), of batches from `images` and `labels` in turn: passed as they are,
+ * or (`inPlace`) first written where kiln_model_train_inputs says, as kiln
+ * train's loader does, so that the enqueue copies nothing itself. */
+static int medianEnqueue(kiln_model *model, const float *images,
+                         const int64_t *labels, int64_t batch, int inPlace,
+                         double *median) {
+  double samples[OVERHEAD_SAMPLES];
+  for (int i = 0; i < OVERHEAD_SAMPLES; ++i) {
+    const float *x = images + (i % SYNTHETIC_BATCHES) * batch * PIXELS;
+    const int64_t *y = labels + (i % SYNTHETIC_BATCHES) * batch;
+    if (failed(kiln_model_take_losses(model, NULL, NULL), model, "take_losses"))
+      return 1;
+    if (inPlace) {
+      float *stagedImages = NULL;
+      int64_t *stagedLabels = NULL;
+      if (failed(kiln_model_train_inputs(model, &stagedImages, &stagedLabels),
+                 model, "train_inputs"))
+        return 1;
+      memcpy(stagedImages, x, (size_t)(batch * PIXELS) * sizeof(float));
+      memcpy(stagedLabels, y, (size_t)batch * sizeof(int64_t));
+      x = stagedImages, y = stagedLabels;
+    }
+    const double before = now();
+    const kiln_status status = kiln_model_train_step_enqueue(model, x, y);
+    samples[i] = now() - before;
+    if (failed(status, model, "train_step_enqueue"))
+      return 1;
+  }
+  if (failed(kiln_model_take_losses(model, NULL, NULL), model, "take_losses"))
+    return 1;
+  qsort(samples, OVERHEAD_SAMPLES, sizeof samples[0], ascending);
+  *median = samples[OVERHEAD_SAMPLES / 2];
+  return 0;
+}
+
 /* Training images/s of `object` over `steps` enqueued steps on synthetic
  * batches (16 distinct host batches in turn, each copied to the GPU like a
  * real one), and the median CPU time of one enqueue with the GPU idle: of the
  * caller's batch, and of a batch written in place (kiln_model_train_inputs). */
 static int benchmark(const Object *object, int64_t steps,
                      const Options *options) {
-  enum { kBatches = 16 };
   kiln_model *model = NULL;
   int code = openModel(object, !options->cpu, options, &model);
   if (code != 0)
@@ -372,17 +408,16 @@ static int benchmark(const Object *object, int64_t steps,
   code = 1;
   const int64_t batch = kiln_model_batch_size(model, "train_step");
   const int64_t classes = kiln_model_num_classes(model);
-  float *images = malloc((size_t)(kBatches * batch * PIXELS) * sizeof(float));
-  int64_t *labels = malloc((size_t)(kBatches * batch) * sizeof(int64_t));
-  double samples[OVERHEAD_SAMPLES];
+  float *images = malloc((size_t)(SYNTHETIC_BATCHES * batch * PIXELS) * sizeof(float));
+  int64_t *labels = malloc((size_t)(SYNTHETIC_BATCHES * batch) * sizeof(int64_t));
   if (!images || !labels) {
     fprintf(stderr, "gpu_check: out of memory\n");
     goto done;
   }
   uint64_t seed = 1;
-  for (int64_t i = 0; i < kBatches * batch * PIXELS; ++i)
+  for (int64_t i = 0; i < SYNTHETIC_BATCHES * batch * PIXELS; ++i)
     images[i] = (float)(nextRandom(&seed) >> 40) / (float)(1 << 23) - 1.0f;
-  for (int64_t i = 0; i < kBatches * batch; ++i)
+  for (int64_t i = 0; i < SYNTHETIC_BATCHES * batch; ++i)
     labels[i] = (int64_t)(nextRandom(&seed) % (uint64_t)classes);
   double started = 0;
   for (int64_t step = -WARMUP_STEPS; step < steps; ++step) {
@@ -392,7 +427,7 @@ static int benchmark(const Object *object, int64_t steps,
         goto done;
       started = now();
     }
-    const int64_t b = (step + WARMUP_STEPS) % kBatches;
+    const int64_t b = (step + WARMUP_STEPS) % SYNTHETIC_BATCHES;
     if (failed(kiln_model_train_step_enqueue(model, images + b * batch * PIXELS,
                                              labels + b * batch),
                model, "train_step_enqueue"))
@@ -403,46 +438,10 @@ static int benchmark(const Object *object, int64_t steps,
              "take_losses"))
     goto done;
   const double seconds = now() - started;
-  for (int i = 0; i < OVERHEAD_SAMPLES; ++i) {
-    if (failed(kiln_model_take_losses(model, NULL, NULL), model, "take_losses"))
-      goto done;
-    const int64_t b = i % kBatches;
-    const double before = now();
-    const kiln_status status = kiln_model_train_step_enqueue(
-        model, images + b * batch * PIXELS, labels + b * batch);
-    samples[i] = now() - before;
-    if (failed(status, model, "train_step_enqueue"))
-      goto done;
-  }
-  if (failed(kiln_model_take_losses(model, NULL, NULL), model, "take_losses"))
+  double copying = 0, staged = 0;
+  if (medianEnqueue(model, images, labels, batch, 0, &copying) != 0 ||
+      medianEnqueue(model, images, labels, batch, 1, &staged) != 0)
     goto done;
-  qsort(samples, OVERHEAD_SAMPLES, sizeof samples[0], ascending);
-  const double copying = samples[OVERHEAD_SAMPLES / 2];
-  /* The same with each batch written where kiln_model_train_inputs says, as
-   * kiln train's loader does: the enqueue then copies nothing itself. */
-  for (int i = 0; i < OVERHEAD_SAMPLES; ++i) {
-    float *stagedImages = NULL;
-    int64_t *stagedLabels = NULL;
-    if (failed(kiln_model_take_losses(model, NULL, NULL), model,
-               "take_losses") ||
-        failed(kiln_model_train_inputs(model, &stagedImages, &stagedLabels),
-               model, "train_inputs"))
-      goto done;
-    const int64_t b = i % kBatches;
-    memcpy(stagedImages, images + b * batch * PIXELS,
-           (size_t)(batch * PIXELS) * sizeof(float));
-    memcpy(stagedLabels, labels + b * batch, (size_t)batch * sizeof(int64_t));
-    const double before = now();
-    const kiln_status status =
-        kiln_model_train_step_enqueue(model, stagedImages, stagedLabels);
-    samples[i] = now() - before;
-    if (failed(status, model, "train_step_enqueue"))
-      goto done;
-  }
-  if (failed(kiln_model_take_losses(model, NULL, NULL), model, "take_losses"))
-    goto done;
-  qsort(samples, OVERHEAD_SAMPLES, sizeof samples[0], ascending);
-  const double staged = samples[OVERHEAD_SAMPLES / 2];
   const double imagesPerSecond = (double)(steps * batch) / seconds;
   printf("batch %lld: %lld steps in %.3f s, %.0f images/s (mean loss %.3f); "
          "one enqueue %.2f us, %.2f us with the batch written in place "

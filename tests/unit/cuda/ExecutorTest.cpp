@@ -31,6 +31,15 @@ Program program(Tensor w) {
   return Program(entries, {{"w", w}}, nullptr);
 }
 
+/// program(w) running on the fake driver's GPU.
+Program onFakeGpu(Tensor w) {
+  Program p = program(w);
+  cuda::CudaProgram cudaPlan = plan();
+  p.attachDevice(std::make_shared<cuda::Executor>(cudaPlan, cudaPlan.source, 0,
+                                                  p.namedParameters()));
+  return p;
+}
+
 /// How often the fake driver saw entry point `name` ("" for all).
 long long driverCalls(const char *name) {
   using Count = long long (*)(const char *);
@@ -78,10 +87,7 @@ TEST_CASE("A program attached to the CUDA executor runs its entries there",
 
 TEST_CASE("Enqueued train steps keep every loss until taken", "[cuda]") {
   Tensor w = vec({0, 0, 0, 0});
-  Program p = program(w);
-  cuda::CudaProgram cudaPlan = plan();
-  p.attachDevice(std::make_shared<cuda::Executor>(cudaPlan, cudaPlan.source, 0,
-                                                  p.namedParameters()));
+  Program p = onFakeGpu(w);
   // Each step adds x to w; losses are sum(w + x) with w before the step.
   double expected = 0.0;
   float sumW = 0.0f;
@@ -126,10 +132,7 @@ TEST_CASE("The executor refuses a plan the model does not fit", "[cuda]") {
 TEST_CASE("A replayed train step costs eight driver calls and no launches",
           "[cuda]") {
   Tensor w = vec({0, 0, 0, 0});
-  Program p = program(w);
-  cuda::CudaProgram cudaPlan = plan();
-  p.attachDevice(std::make_shared<cuda::Executor>(cudaPlan, cudaPlan.source, 0,
-                                                  p.namedParameters()));
+  Program p = onFakeGpu(w);
   Tensor x = vec({1, 0, 0, 0});
   Tensor labels = Tensor::zeros({1}, DType::I64);
   p.enqueueTrainStep(x, labels); // captures input set 0's graph
@@ -168,10 +171,7 @@ TEST_CASE("A replayed train step costs eight driver calls and no launches",
 TEST_CASE("A batch written into trainInputs() trains without being copied",
           "[cuda]") {
   Tensor w = vec({0, 0, 0, 0});
-  Program p = program(w);
-  cuda::CudaProgram cudaPlan = plan();
-  p.attachDevice(std::make_shared<cuda::Executor>(cudaPlan, cudaPlan.source, 0,
-                                                  p.namedParameters()));
+  Program p = onFakeGpu(w);
   // The two input sets' staging memory, in turn.
   Program::TrainInputs first = p.trainInputs();
   CHECK(p.trainInputs().images.rawData() == first.images.rawData());
