@@ -155,6 +155,23 @@ run() {
     exit 2
   fi
   local compare_status=$status
+  # The compare's kernels again under NVIDIA's checkers, where the toolkit is:
+  # out-of-bounds accesses, shared-memory races and barrier misuse, which the
+  # emulated GPU of the ctests cannot see.
+  local sanitizer sanitizer_row="" sanitizer_status=0 tool
+  sanitizer=$(command -v compute-sanitizer || true)
+  [[ -z $sanitizer && -x /usr/local/cuda/bin/compute-sanitizer ]] &&
+    sanitizer=/usr/local/cuda/bin/compute-sanitizer
+  if ((!cpu)) && [[ -n $sanitizer ]]; then
+    for tool in memcheck racecheck synccheck; do
+      step "sanitizer-$tool" "$sanitizer" --tool "$tool" --error-exitcode 3 \
+        "${gpu_check[@]}" compare "$folder"
+      ((status == 0)) || sanitizer_status=1
+      sanitizer_row+="${sanitizer_row:+, }$tool $( ((status == 0)) && echo pass || echo FAIL)"
+    done
+  elif ((!cpu)); then
+    sanitizer_row="- (no compute-sanitizer here)"
+  fi
   step train "${gpu_check[@]}" train "$folder" "${aids[@]}"
   local train_status=$status
   step bench "${gpu_check[@]}" bench "$folder" "${aids[@]}"
@@ -205,6 +222,7 @@ run() {
           'BEGIN {print u == "-" ? "-" : (u < 20 ? "met" : "MISSED") " (in place: " (s == "-" ? "-" : s < 20 ? "met" : "MISSED") ")"}')"
     done
     [[ -n $ctest_row ]] && printf '%-26s %-44s %-12s %s\n' "ctest -L gpu" "" "" "$ctest_row"
+    [[ -n $sanitizer_row ]] && printf '%-26s %-44s %-12s %s\n' "compute-sanitizer, compare" "" "no errors" "$sanitizer_row"
     [[ -n $torch_note ]] && echo "PyTorch: $torch_note"
     true
   } >"$report"
@@ -214,7 +232,8 @@ run() {
   fi
   echo
   cat "$report"
-  [[ $compare_status == 0 && $train_status == 0 && ${ctest_row:-pass} == pass ]]
+  [[ $compare_status == 0 && $train_status == 0 && ${ctest_row:-pass} == pass &&
+    $sanitizer_status == 0 ]]
 }
 
 case ${1:-} in
