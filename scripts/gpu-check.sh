@@ -9,9 +9,10 @@
 #
 # The GPU machine needs no LLVM, MLIR or compiler: gpu-check/ holds AOT objects
 # linked into one C program (scripts/gpu-check/gpu_check.c), the runtime and
-# libfmt it loads, each object's initial weights and Fashion-MNIST. prepare takes
-# $KILN (default build/tools/kiln) and $KILN_RUNTIME_DIR (default build/runtime);
-# $KILN_GPU_CHECK_DIR replaces gpu-check/ in both halves.
+# the libraries they load (libfmt, the C++ runtime), each object's initial
+# weights and Fashion-MNIST. prepare takes $KILN (default build/tools/kiln) and
+# $KILN_RUNTIME_DIR (default build/runtime); $KILN_GPU_CHECK_DIR replaces
+# gpu-check/ in both halves.
 #
 # Exit status: 0 every check passed, 1 one failed, 2 no gpu-check/ or no GPU.
 # The speed targets are reported, not enforced. Test aids for a machine without
@@ -54,13 +55,24 @@ prepare() {
     -L"$runtime" -lkiln_runtime -lm -Wl,-rpath,'$ORIGIN' -o "$folder/gpu_check"
   cp "$objects"/*.safetensors "$folder/"
 
-  # The GPU machine has no libfmt. A RUNPATH is not searched for the runtime's
-  # own dependencies, so the run sets LD_LIBRARY_PATH to the folder.
+  # The GPU machine has no libfmt, and its C++ runtime may be older than this
+  # machine's: every library the program and the runtime load but the C
+  # library's own travels along. A RUNPATH is not searched for the runtime's own
+  # dependencies, so the run sets LD_LIBRARY_PATH to the folder.
   cp "$runtime/libkiln_runtime.so" "$folder/"
-  local fmt
-  fmt=$(ldd "$runtime/libkiln_runtime.so" | awk '/libfmt/ {print $3}')
-  [[ -f $fmt ]] || { echo "gpu-check: libkiln_runtime.so needs a libfmt that ldd cannot find" >&2; exit 1; }
-  cp -L "$fmt" "$folder/"
+  local lib
+  for lib in $( (ldd "$folder/gpu_check" && ldd "$runtime/libkiln_runtime.so") |
+    awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
+    case $(basename "$lib") in
+    libc.so.* | libm.so.* | libpthread.so.* | libdl.so.* | librt.so.* | ld-linux*) ;;
+    libkiln_runtime.so) ;;
+    *) cp -L "$lib" "$folder/" ;;
+    esac
+  done
+  compgen -G "$folder/libfmt.so.*" >/dev/null || {
+    echo "gpu-check: libkiln_runtime.so needs a libfmt that ldd cannot find" >&2
+    exit 1
+  }
   local name
   for name in train-images-idx3-ubyte train-labels-idx1-ubyte \
     t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
@@ -141,7 +153,8 @@ run() {
   local libs
   libs=$(cd "$folder" && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   local missing
-  missing=$(LD_LIBRARY_PATH=$libs ldd "$folder/gpu_check" | grep 'not found' || true)
+  # "not found": a library, or a symbol version this machine's C library lacks.
+  missing=$(LD_LIBRARY_PATH=$libs ldd "$folder/gpu_check" 2>&1 | grep 'not found' || true)
   if [[ -n $missing ]]; then
     echo "gpu-check: $folder/gpu_check cannot load here:"
     echo "$missing"
