@@ -16,12 +16,13 @@ calls" counts them: 8 per step, one of them the graph launch).
 
 It prepares the gpu-check folder (`scripts/gpu-check.sh prepare`, AOT CUDA objects at batch 4
 and 256) in a temporary folder unless --folder names one already prepared, runs `gpu_check
-bench` --repeat times, and reports the median and the best of the per-run medians for batch 4
-and 256 against issue 4's target of 20 us, both for a batch the caller passes (copied into pinned
-memory by the enqueue) and for one written in place where kiln_model_train_inputs says, next to
-the time of one plain memcpy of the batch (the part of an enqueue that grows with the batch). PyTorch has no counterpart here: its host cost is
-measured where a GPU is (scripts/gpu-check.sh), as the meta device of Debian's torch 1.13
-cannot run a convolution's backward. Writes every figure to --out (default
+bench` --repeat times, and prints the median of the per-run medians for batch 4 and 256 (the best
+goes to --out as well) against issue 4's target of 20 us, both for a batch the caller passes
+(copied into pinned memory by the enqueue) and for one written in place where
+kiln_model_train_inputs says, next to the time of one plain memcpy of the batch (what the first
+kind of enqueue adds). PyTorch has no counterpart here: its host cost is measured where a GPU is
+(scripts/gpu-check.sh), as the meta device of Debian's torch 1.13 cannot run a convolution's
+backward. Writes every figure to --out (default
 bench/results/cuda_host.json). Not a test: the figures depend on the machine and its load."""
 import argparse
 import ctypes
@@ -78,7 +79,7 @@ def copy_us(batch, repeat=400):
     """Microseconds of one host memcpy of a training batch (images f32, labels i64) into one of
     two staging buffers, from 16 batches in turn as gpu_check does: the part of an enqueue that
     grows with the batch. Python's own cost of a call (a memmove of 0 bytes) is taken off."""
-    size = batch * 28 * 28 * 4 + batch * 8
+    size = batch * 32 * 32 * 4 + batch * 8  # LeNet's padded 1x32x32 images, int64 labels
     sources = [ctypes.create_string_buffer(size) for _ in range(16)]
     targets = [ctypes.create_string_buffer(size) for _ in range(2)]
 

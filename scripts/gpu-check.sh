@@ -9,8 +9,8 @@
 #
 # The GPU machine needs no LLVM, MLIR or compiler: gpu-check/ holds AOT objects
 # linked into one C program (scripts/gpu-check/gpu_check.c), the runtime and
-# the libraries they load (libfmt, the C++ runtime), each object's initial
-# weights and Fashion-MNIST. prepare takes $KILN (default build/tools/kiln) and
+# libfmt, a fallback C++ runtime, each object's initial weights and
+# Fashion-MNIST. prepare takes $KILN (default build/tools/kiln) and
 # $KILN_RUNTIME_DIR (default build/runtime); $KILN_GPU_CHECK_DIR replaces
 # gpu-check/ in both halves.
 #
@@ -56,17 +56,21 @@ prepare() {
   cp "$objects"/*.safetensors "$folder/"
 
   # The GPU machine has no libfmt, and its C++ runtime may be older than this
-  # machine's: every library the program and the runtime load but the C
-  # library's own travels along. A RUNPATH is not searched for the runtime's own
-  # dependencies, so the run sets LD_LIBRARY_PATH to the folder.
+  # machine's: libfmt travels in the folder, and every other library the
+  # program and the runtime load but the C library's own in fallback/, which
+  # the run uses only where the machine's own do not do. A RUNPATH is not
+  # searched for the runtime's own dependencies, so the run sets
+  # LD_LIBRARY_PATH.
   cp "$runtime/libkiln_runtime.so" "$folder/"
+  mkdir -p "$folder/fallback"
   local lib
   for lib in $( (ldd "$folder/gpu_check" && ldd "$runtime/libkiln_runtime.so") |
     awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u); do
     case $(basename "$lib") in
     libc.so.* | libm.so.* | libpthread.so.* | libdl.so.* | librt.so.* | ld-linux*) ;;
     libkiln_runtime.so) ;;
-    *) cp -L "$lib" "$folder/" ;;
+    libfmt.so.*) cp -L "$lib" "$folder/" ;;
+    *) cp -L "$lib" "$folder/fallback/" ;;
     esac
   done
   compgen -G "$folder/libfmt.so.*" >/dev/null || {
@@ -150,13 +154,20 @@ run() {
   rm -rf "$logs"
   mkdir -p "$logs"
   # Prepended: the driver's libcuda.so.1 may be found through the path given.
-  local libs
-  libs=$(cd "$folder" && pwd)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-  local missing
-  # "not found": a library, or a symbol version this machine's C library lacks.
+  # The machine's own C++ runtime where it does, else the folder's fallback/
+  # (built against glibc 2.36). "not found" is a library or a symbol version.
+  local here libs missing
+  here=$(cd "$folder" && pwd)
+  libs=$here${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   missing=$(LD_LIBRARY_PATH=$libs ldd "$folder/gpu_check" 2>&1 | grep 'not found' || true)
   if [[ -n $missing ]]; then
-    echo "gpu-check: $folder/gpu_check cannot load here:"
+    libs=$here:$here/fallback${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    missing=$(LD_LIBRARY_PATH=$libs ldd "$folder/gpu_check" 2>&1 | grep 'not found' || true)
+    [[ -n $missing ]] || echo "gpu-check: using the C++ runtime of $folder/fallback"
+  fi
+  if [[ -n $missing ]]; then
+    echo "gpu-check: $folder/gpu_check cannot load here, even with $folder/fallback/"
+    echo "(it needs glibc 2.34, and 2.36 with the fallback C++ runtime):"
     echo "$missing"
     exit 1
   fi

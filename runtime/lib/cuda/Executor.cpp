@@ -34,7 +34,8 @@ struct Executor::Entry {
     std::vector<size_t> offsets;  ///< of each input in both
     Event uploaded, consumed;
     Graph graph;
-    bool pending = false; ///< an upload or a run may still use the set
+    bool pending = false;  ///< an upload or a run may still use the set
+    bool uploadDone = false; ///< its last upload is known to have finished
   };
   Set sets[kSets];
   int next = 0;
@@ -150,7 +151,7 @@ int Executor::start(Entry &e, const Tensor *const *inputs, size_t count,
   int index = e.next;
   e.next = (e.next + 1) % kSets;
   Entry::Set &set = e.sets[index];
-  if (set.pending)
+  if (set.pending && !set.uploadDone)
     set.uploaded.synchronize(); // its staging memory is about to be reused
 
   // Stage every input (and the step counter) in pinned memory, then copy it
@@ -179,6 +180,7 @@ int Executor::start(Entry &e, const Tensor *const *inputs, size_t count,
                                         set.inputs.size(), copy_.get()),
              "cuMemcpyHtoDAsync");
   set.uploaded.record(copy_);
+  set.uploadDone = false;
   set.uploaded.makeWait(compute_);
 
   if (!set.graph.captured()) {
@@ -280,8 +282,10 @@ void Executor::enqueue(const EntryPoint &entryPoint,
 std::vector<void *> Executor::staging(const EntryPoint &entryPoint) {
   Entry &e = entry(entryPoint.name);
   Entry::Set &set = e.sets[e.next]; // the set start() takes next
-  if (set.pending)
+  if (set.pending && !set.uploadDone) {
     set.uploaded.synchronize(); // its last upload has left the memory
+    set.uploadDone = true;      // start() need not wait again
+  }
   auto *staging = static_cast<std::byte *>(set.staging.get());
   std::vector<void *> buffers;
   for (size_t k = 0; k < e.inputArgs.size(); ++k)

@@ -98,8 +98,9 @@ public:
   /// view the pinned memory the batch uploads from, so a loader that fills
   /// them spares enqueueTrainStep its copy of the batch; on the CPU they are
   /// tensors the program owns. Fill them and pass them to enqueueTrainStep
-  /// (or trainStep); they are valid until the next trainInputs,
-  /// enqueueTrainStep or trainStep, and no longer than the program.
+  /// (or trainStep), which checks their labels as any others; they are valid
+  /// until the next enqueueTrainStep or trainStep (trainInputs again gives
+  /// the same), and no longer than the program.
   struct TrainInputs {
     Tensor images, labels;
   };
