@@ -6,7 +6,8 @@
 # relative, the same trained weights and momentum.
 #
 # Then kiln eval --device cuda of the weights trained there, and of the program
-# file saved there, against kiln eval on the CPU: the same accuracies.
+# file saved there, against kiln eval on the CPU: the same accuracies; and
+# kiln train --resume from each side's checkpoint: the same again.
 #
 # A first run on the fake driver's idle GPU (FAKE_CUDA_IDLE=1) compiles the
 # kernels into an empty kernel cache, which keeps the source beside the cubin
@@ -78,9 +79,8 @@ emulate program-cuda eval --data "$work/data" --program "$work/cuda.kiln"
 grep -q "loaded $work/cuda.kiln for cuda:0 (kiln fake GPU" "$work/program-cuda.err"
 diff "$work/eval-cpu.txt" "$work/program-cuda.txt"
 
-# Losses and accuracy print alike; the timing and file lines differ.
-diff <(grep -Ev '^(trained|saved) ' "$work/cpu.txt") <(grep -Ev '^(trained|saved) ' "$work/cuda.txt")
-python3 - "$work/cpu.safetensors" "$work/cuda.safetensors" <<'EOF'
+# Two checkpoints of the same training agree: compare.py CPU CUDA STEPS.
+cat >"$work/compare.py" <<'EOF'
 import json, struct, sys
 
 def tensors(path):
@@ -100,9 +100,10 @@ def tensors(path):
 cpu, cuda = tensors(sys.argv[1]), tensors(sys.argv[2])
 if sorted(cpu) != sorted(cuda) or not cpu:
     sys.exit(f"emulated_jit: tensors differ: {sorted(cpu)} vs {sorted(cuda)}")
-if cpu["optimizer.step"] != cuda["optimizer.step"] or cpu["optimizer.step"] != (3,):
-    sys.exit(f"emulated_jit: steps {cpu['optimizer.step']} vs {cuda['optimizer.step']}, not 3")
-# A momentum buffer sums the gradients of the 3 steps: 1e-4 of its largest
+steps = (int(sys.argv[3]),)
+if cpu["optimizer.step"] != steps or cuda["optimizer.step"] != steps:
+    sys.exit(f"emulated_jit: steps {cpu['optimizer.step']} vs {cuda['optimizer.step']}, not {steps[0]}")
+# A momentum buffer sums the gradients of the steps: 1e-4 of its largest
 # value. A weight moved by lr (0.001) times that: 1e-6 of its largest value.
 worst = {}
 for name in sorted(cpu):
@@ -115,6 +116,25 @@ for name in sorted(cpu):
     worst[kind] = max(worst.get(kind, 0.0), err)
     if err > limit:
         sys.exit(f"emulated_jit: {name} differs by {err:.3g} of its largest value (limit {limit:g})")
-print("emulated_jit: %d tensors agree; max rel err %.3g in momentum buffers, %.3g in weights"
-      % (len(cpu), worst["momentum"], worst["weights"]))
+print("emulated_jit: %s: %d tensors agree; max rel err %.3g in momentum buffers, %.3g in weights"
+      % (sys.argv[2], len(cpu), worst["momentum"], worst["weights"]))
 EOF
+
+# Losses and accuracy print alike; the timing and file lines differ.
+same_run() {
+  diff <(grep -Ev '^(trained|saved|resumed) ' "$1") <(grep -Ev '^(trained|saved|resumed) ' "$2")
+}
+same_run "$work/cpu.txt" "$work/cuda.txt"
+python3 "$work/compare.py" "$work/cpu.safetensors" "$work/cuda.safetensors" 3
+
+# Resuming from those checkpoints for another epoch: the optimizer state goes
+# back onto the GPU (Program::pushToDevice).
+resume=(train --data "$work/data" --epochs 1 --batch-size 4 --log-every 1)
+emulate resumed "${resume[@]}" --resume "$work/cuda.safetensors" \
+  --save "$work/cuda-resumed.safetensors"
+grep -q 'resumed from .* after 3 steps' "$work/resumed.err"
+"$kiln" "${resume[@]}" --device cpu --resume "$work/cpu.safetensors" \
+  --save "$work/cpu-resumed.safetensors" >"$work/cpu-resumed.txt" 2>"$work/cpu-resumed.err"
+same_run "$work/cpu-resumed.txt" "$work/resumed.txt"
+python3 "$work/compare.py" "$work/cpu-resumed.safetensors" \
+  "$work/cuda-resumed.safetensors" 6
