@@ -75,7 +75,8 @@ int main() {
   fs::path path = fs::temp_directory_path() /
                   ("kiln_blitz_" + std::to_string(::getpid()) +
                    ".safetensors");
-  kiln::saveStateDict(path.string(), net.namedParameters());
+  // The program's parameters: on a GPU this copies them back first.
+  kiln::saveStateDict(path.string(), program.namedParameters());
   kiln::manualSeed(1); // different initial weights, overwritten by the load
   kiln::models::LeNet reloaded;
   kiln::loadStateDict(path.string(), reloaded.namedParameters());
