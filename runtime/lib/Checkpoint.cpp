@@ -105,6 +105,7 @@ void restoreFrom(const std::string &source, const NamedTensors &file,
                             source, kStepName, steps));
   copyAll(destinations, sources);
   program.setStepsTaken(steps);
+  program.pushToDevice(); // on a GPU the values go on training there
 }
 
 } // namespace

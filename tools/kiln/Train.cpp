@@ -81,8 +81,7 @@ int runTrain(const TrainArgs &a) {
                name.c_str(), static_cast<long long>(model->parameterCount()),
                program.deviceDescription().c_str(), secondsSince(compileStart));
   if (!a.resumePath.empty()) {
-    loadCheckpoint(a.resumePath, program);
-    program.pushToDevice();
+    loadCheckpoint(a.resumePath, program); // onto the GPU too, if there
     std::fprintf(stderr, "resumed from %s after %lld steps\n",
                  a.resumePath.c_str(),
                  static_cast<long long>(program.stepsTaken()));

@@ -51,6 +51,7 @@ void saveCheckpoint(const std::string &path, const Program &program,
 /// Restores what saveCheckpoint wrote, refusing mismatches as loadStateDict
 /// does. The program must have been compiled for the same model and
 /// optimizer; the hyper-parameters are compiled in, so they are not read.
+/// On a program attached to a GPU, the values are copied there too.
 void loadCheckpoint(const std::string &path, Program &program);
 
 /// Throws kiln::Error unless `version`, the "kiln_version" a file at `path`
