@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ctest emulated_gpu: the gpu-check program (AOT CUDA objects, libkiln_runtime)
+# ctest emulated_gpu_compare: the gpu-check program (AOT CUDA objects, libkiln_runtime)
 # runs its "compare" on a stand-in GPU. The fake driver loads, instead of a
 # cubin, the same bundle's CUDA source built for the host with CudaShim.h, and
 # each cuLaunchKernel runs that kernel over the real grid and block. So the
@@ -22,3 +22,14 @@ KILN_CUDA_DRIVER="$driver" FAKE_CUDA_KERNELS="$work/check.so" \
   ./gpu_check compare . | tee "$work/compare.txt"
 grep -q 'kiln fake GPU' "$work/compare.txt"
 grep -Eq '^result: compare .*pass=1' "$work/compare.txt"
+
+# The bench on the idle GPU (launches and copies return at once): the enqueue
+# of a caller's batch and of one written where kiln_model_train_inputs says,
+# through the AOT bundle's C API, at batch 4 and 256.
+KILN_CUDA_DRIVER="$driver" FAKE_CUDA_IDLE=1 \
+  LD_LIBRARY_PATH=".${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+  ./gpu_check bench . | tee "$work/bench.txt"
+for batch in 4 256; do
+  grep -Eq "^result: bench batch=$batch images_per_s=[0-9]+ overhead_us=[0-9.]+ staged_us=[0-9.]+$" \
+    "$work/bench.txt"
+done
