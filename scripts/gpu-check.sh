@@ -190,8 +190,12 @@ run() {
     for tool in memcheck racecheck synccheck; do
       step "sanitizer-$tool" "$sanitizer" --tool "$tool" --error-exitcode 3 \
         "${gpu_check[@]}" compare "$folder"
-      ((status == 0)) || sanitizer_status=1
-      sanitizer_row+="${sanitizer_row:+, }$tool $( ((status == 0)) && echo pass || echo FAIL)"
+      # 3: the tool found an error; anything else failing is the compare's.
+      case $status in
+      0) sanitizer_row+="${sanitizer_row:+, }$tool pass" ;;
+      3) sanitizer_row+="${sanitizer_row:+, }$tool FAIL" sanitizer_status=1 ;;
+      *) sanitizer_row+="${sanitizer_row:+, }$tool - (exit $status)" ;;
+      esac
     done
   elif ((!cpu)); then
     sanitizer_row="- (no compute-sanitizer here)"

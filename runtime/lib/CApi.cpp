@@ -303,6 +303,7 @@ kiln_status kiln_model_train_inputs(kiln_model *model, float **images,
     require(model != nullptr, "kiln_model_train_inputs: model is NULL");
     require(images && labels,
             "kiln_model_train_inputs: images or labels is NULL");
+    *images = nullptr, *labels = nullptr; // until they are known
     trainInputs(model); // a train_step of float32 images and int64 labels
     kiln::Program::TrainInputs inputs = model->program->trainInputs();
     *images = inputs.images.data<float>();

@@ -47,7 +47,10 @@ emulate() {
   local name=$1
   shift
   export KILN_CACHE_DIR="$work/cache-$name"
-  FAKE_CUDA_IDLE=1 "$kiln" "$@" --device cuda >"$work/$name-idle.txt" 2>&1
+  FAKE_CUDA_IDLE=1 "$kiln" "$@" --device cuda >"$work/$name-idle.txt" 2>&1 || {
+    cat "$work/$name-idle.txt"
+    exit 1
+  }
   local sources=("$KILN_CACHE_DIR"/cuda/*.cu)
   [[ ${#sources[@]} == 1 && -f ${sources[0]} ]] || {
     echo "emulated_jit: expected one kept source in the kernel cache, got: ${sources[*]}" >&2
@@ -56,9 +59,11 @@ emulate() {
   python3 "$here/shim_source.py" cu "${sources[0]}" "$work/$name.cpp"
   "$cxx" -std=c++17 -O1 -fPIC -shared -w -include "$shim" -x c++ \
     "$work/$name.cpp" -o "$work/$name.so"
+  local status=0
   FAKE_CUDA_KERNELS="$work/$name.so" "$kiln" "$@" --device cuda \
-    >"$work/$name.txt" 2>"$work/$name.err"
+    >"$work/$name.txt" 2>"$work/$name.err" || status=$?
   cat "$work/$name.err" "$work/$name.txt"
+  ((status == 0)) || exit 1
   grep -q 'kiln fake GPU' "$work/$name.err" "$work/$name.txt"
 }
 

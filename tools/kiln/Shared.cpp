@@ -155,9 +155,12 @@ void reportAccuracy(const Accuracy &accuracy, const Dataset &test,
   auto json = [](double value) {
     return std::isnan(value) ? std::string("null") : std::to_string(value);
   };
-  std::printf("Accuracy of the network on the %lld test images: %.2f %%\n",
-              static_cast<long long>(accuracy.total()),
-              100 * accuracy.overall());
+  if (accuracy.total() == 0)
+    std::printf("Accuracy of the network on the 0 test images: -\n");
+  else
+    std::printf("Accuracy of the network on the %lld test images: %.2f %%\n",
+                static_cast<long long>(accuracy.total()),
+                100 * accuracy.overall());
   std::vector<double> perClass = accuracy.perClass();
   std::string line = "{\"event\":\"test\",\"accuracy\":" +
                      json(accuracy.overall()) + ",\"per_class\":[";

@@ -18,6 +18,7 @@ void attachCuda(Program &program, nn::Module &model, const CompileSpec &spec) {
 void attachCudaPlan(Program &program, cuda::CudaProgram plan,
                     const Device &device) {
   device.checkUsable();
+  cuda::checkPlanFits(program, plan); // trainInputs' views size the buffers
   cuda::DeviceInfo info = cuda::Driver::get().device(device.index());
   cuda::CompiledImage image = cuda::compileCuda(plan.source, info.arch());
   program.attachDevice(std::make_shared<cuda::Executor>(

@@ -139,10 +139,10 @@ const BundleImage &selectImage(const CudaBundle &bundle, int major, int minor) {
       archs, major, minor, major, minor));
 }
 
-void attachCudaBundle(Program &program, const CudaBundle &bundle, int device) {
+void checkPlanFits(const Program &program, const CudaProgram &plan) {
   for (const std::string &name : program.entryNames()) {
     const EntryPoint &entry = program.entry(name);
-    const CudaEntry &planned = bundle.plan.entry(name);
+    const CudaEntry &planned = plan.entry(name);
     // The CPU entry has the arena as an argument; the plan does not.
     std::vector<const ArgSpec *> cpuArgs;
     for (const ArgSpec &arg : entry.args) {
@@ -155,9 +155,13 @@ void attachCudaBundle(Program &program, const CudaBundle &bundle, int device) {
     if (!same)
       throw Error("the CUDA plan's entry '" + name +
                   "' takes other arguments than the compiled CPU code; the "
-                  "bundle is damaged or mixes two compiles: compile it "
-                  "again");
+                  "plan is damaged or comes from another compile: compile "
+                  "it again");
   }
+}
+
+void attachCudaBundle(Program &program, const CudaBundle &bundle, int device) {
+  checkPlanFits(program, bundle.plan);
   DeviceInfo info = Driver::get().device(device);
   const BundleImage &image = selectImage(bundle, info.major, info.minor);
   // The driver reads PTX up to its NUL; std::string keeps one after it.

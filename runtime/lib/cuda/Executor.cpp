@@ -175,12 +175,12 @@ int Executor::start(Entry &e, const Tensor *const *inputs, size_t count,
   }
   if (set.pending)
     set.consumed.makeWait(copy_);
+  set.uploadDone = false; // before the copy, so that a failure keeps the wait
   if (set.inputs.size() > 0)
     cu.check(cu.api().cuMemcpyHtoDAsync(set.inputs.get(), staging,
                                         set.inputs.size(), copy_.get()),
              "cuMemcpyHtoDAsync");
   set.uploaded.record(copy_);
-  set.uploadDone = false;
   set.uploaded.makeWait(compute_);
 
   if (!set.graph.captured()) {

@@ -51,6 +51,11 @@ const BundleImage &selectImage(const CudaBundle &bundle, int major, int minor);
 /// a plan whose arguments differ from the program's.
 void attachCudaBundle(Program &program, const CudaBundle &bundle, int device);
 
+/// Throws kiln::Error unless every entry point of `program` takes the same
+/// arguments (but the arena) in `plan` as in its CPU code, so that the device
+/// buffers fit the host tensors.
+void checkPlanFits(const Program &program, const CudaProgram &plan);
+
 } // namespace kiln::cuda
 
 #endif // KILN_RUNTIME_CUDA_BUNDLE_H
