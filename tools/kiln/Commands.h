@@ -8,6 +8,7 @@
 #include "kiln/runtime/Program.h"
 #include "kiln/runtime/data/Dataset.h"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -159,6 +160,10 @@ void reportAccuracy(const Accuracy &accuracy, const Dataset &test,
                     MetricsLog &metrics);
 
 void checkPositive(const char *flag, double value);
+
+using Clock = std::chrono::steady_clock;
+/// Seconds from `start` to now.
+double secondsSince(Clock::time_point start);
 
 } // namespace kiln::cli
 

@@ -9,7 +9,6 @@
 #include "kiln/runtime/Image.h"
 #include "kiln/runtime/ProgramFile.h"
 
-#include <chrono>
 #include <cstdio>
 
 namespace kiln::cli {
@@ -69,7 +68,7 @@ int runEval(const EvalArgs &a) {
                 "written by kiln train --save) or --program FILE (a program "
                 "file)");
   Dataset test = loadSplit(a.data, /*train=*/false);
-  auto loadStart = std::chrono::steady_clock::now();
+  auto loadStart = Clock::now();
   Program program =
       a.programPath.empty()
           ? compileWithWeights(a)
@@ -78,10 +77,7 @@ int runEval(const EvalArgs &a) {
                a.programPath.empty() ? "compiled" : "loaded",
                a.programPath.empty() ? modelName(a.data).c_str()
                                      : a.programPath.c_str(),
-               program.deviceDescription().c_str(),
-               std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                             loadStart)
-                   .count());
+               program.deviceDescription().c_str(), secondsSince(loadStart));
   if (a.threads > 0)
     program.setThreads(static_cast<int>(a.threads));
   const int64_t batchSize = predictInputShape(program).at(0);

@@ -149,6 +149,10 @@ Accuracy evaluate(Program &program, const Dataset &test, int64_t batchSize,
   return accuracy;
 }
 
+double secondsSince(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
 void reportAccuracy(const Accuracy &accuracy, const Dataset &test,
                     MetricsLog &metrics) {
   // A class with no test image has no accuracy: "-" here, null in JSON.

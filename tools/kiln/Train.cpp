@@ -16,12 +16,6 @@
 namespace kiln::cli {
 
 namespace {
-using Clock = std::chrono::steady_clock;
-
-double secondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
 void printProgress(int64_t epoch, int64_t step, int64_t steps, double rate) {
   int filled = static_cast<int>(30.0 * step / steps);
   std::printf("\r\033[Kepoch %lld [%-30s] %lld/%lld  %.0f img/s",

@@ -279,7 +279,8 @@ void Executor::enqueue(const EntryPoint &entryPoint,
   ++pendingLosses_;
 }
 
-std::vector<void *> Executor::staging(const EntryPoint &entryPoint) {
+size_t Executor::staging(const EntryPoint &entryPoint, void **buffers,
+                         size_t capacity) {
   Entry &e = entry(entryPoint.name);
   Entry::Set &set = e.sets[e.next]; // the set start() takes next
   if (set.pending && !set.uploadDone) {
@@ -287,11 +288,11 @@ std::vector<void *> Executor::staging(const EntryPoint &entryPoint) {
     set.uploadDone = true;      // start() need not wait again
   }
   auto *staging = static_cast<std::byte *>(set.staging.get());
-  std::vector<void *> buffers;
-  for (size_t k = 0; k < e.inputArgs.size(); ++k)
+  size_t written = 0;
+  for (size_t k = 0; k < e.inputArgs.size() && written < capacity; ++k)
     if (e.plan->args[e.inputArgs[k]].role == ArgRole::Input)
-      buffers.push_back(staging + set.offsets[k]);
-  return buffers;
+      buffers[written++] = staging + set.offsets[k];
+  return written;
 }
 
 std::pair<double, int64_t> Executor::takeLosses() {

@@ -54,10 +54,11 @@ public:
                        size_t count, int64_t step) = 0;
   /// Waits for every enqueued step; the sum and number of their losses.
   virtual std::pair<double, int64_t> takeLosses() = 0;
-  /// The host memory the next enqueue of `entry` uploads each input from,
-  /// in input order, ready to be written; an input found there already is
-  /// not copied again. Empty where the device has no such memory.
-  virtual std::vector<void *> staging(const EntryPoint &) { return {}; }
+  /// Writes to `buffers` (room for `capacity`) the host memory the next
+  /// enqueue of `entry` uploads each input from, in input order, ready to be
+  /// written; an input found there already is not copied again. Returns how
+  /// many it wrote: 0 where the device has no such memory.
+  virtual size_t staging(const EntryPoint &, void **, size_t) { return 0; }
   /// Copies parameters and optimizer state, by name, from the device into
   /// these host tensors (pull) or from them to the device (push).
   virtual void pull(const std::vector<std::pair<std::string, Tensor>> &params,
@@ -165,6 +166,7 @@ private:
   std::shared_ptr<void> keepAlive_;
   std::shared_ptr<DeviceRunner> device_;
   TrainInputs hostInputs_;   ///< trainInputs() without device staging
+  std::vector<TrainInputs> stagedInputs_; ///< views of each staging buffer
   double hostLossSum_ = 0.0; ///< enqueued CPU steps' losses not yet taken
   int64_t hostLossCount_ = 0;
   std::string graph_;

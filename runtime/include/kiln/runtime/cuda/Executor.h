@@ -41,7 +41,8 @@ public:
   void enqueue(const EntryPoint &entry, const Tensor *const *inputs,
                size_t count, int64_t step) override;
   std::pair<double, int64_t> takeLosses() override;
-  std::vector<void *> staging(const EntryPoint &entry) override;
+  size_t staging(const EntryPoint &entry, void **buffers,
+                 size_t capacity) override;
   void pull(const std::vector<std::pair<std::string, Tensor>> &params,
             const std::vector<std::pair<std::string, Tensor>> &state) override;
   void push(const std::vector<std::pair<std::string, Tensor>> &params,
